@@ -1,0 +1,51 @@
+# The GAN teaching kit. Two commands for a new machine:
+#   make run    set up .venv, then execute the notebooks in order into outputs/
+#   make test   set up .venv, then run the unit tests and every notebook (quick mode)
+# GAN_QUICK=1 make run   shrinks epochs and data so the series takes minutes.
+# make GPU=1 setup        installs tensorflow[and-cuda] instead of the CPU wheel.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+GPU    ?= 0
+TF_VERSION := 2.21.0
+OUT    := outputs$(if $(filter 1 true yes,$(GAN_QUICK)),/quick)
+
+export PATH := $(BIN):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup run test lab estimate clean-outputs
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if (3, 11) <= v[:2] <= (3, 13) else f"The kit needs Python 3.11-3.13; $(PYTHON) is {sys.version.split()[0]}. Run: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check --no-deps -e .
+	@if [ "$(GPU)" = "1" ]; then \
+	  $(BIN)/pip uninstall -y tensorflow-cpu && \
+	  $(BIN)/pip install --disable-pip-version-check "tensorflow[and-cuda]==$(TF_VERSION)"; fi
+	@touch $@
+
+estimate: setup
+	@$(BIN)/python -m gan_helpers estimate
+
+run: setup
+	@$(BIN)/python -m gan_helpers estimate
+	@mkdir -p $(OUT)/notebooks
+	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+	  echo "== $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
+	    --output-dir $(OUT)/notebooks "$$nb" || exit 1; \
+	done
+	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
+
+test: setup
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+clean-outputs:
+	rm -rf outputs/quick

@@ -1,0 +1,1209 @@
+"""Shared code of the GAN teaching kit.
+
+Every function here is taught in one of the numbered notebooks; its docstring
+names the notebook. Sections follow the teaching order:
+
+1. Settings and set-up            (every notebook's Setup cell)
+2. Data: MNIST and tf.data        (01_mnist_data)
+3. Models: the DCGAN              (02_dcgan_models)
+4. Losses, train step, training   (03_train_dcgan)
+5. Pictures: grids, frames, GIF   (04_progress_gif)
+6. Evaluation: metrics            (05_evaluate)
+7. Command line                   (``python -m gan_helpers train ...``)
+
+Importing this module has no side effects beyond importing its libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+import tensorflow as tf
+
+# ---------------------------------------------------------------------------
+# 1. Settings and set-up
+# ---------------------------------------------------------------------------
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+#: The real settings. Quick mode (GAN_QUICK=1) shrinks only the run length and data.
+LATENT_DIM = 100
+BATCH_SIZE = 128
+LEARNING_RATE = 2e-4
+BETA_1 = 0.5
+EPOCHS = 50
+CHECKPOINT_EVERY = 15
+
+#: Quick mode: enough to execute every cell of the series in minutes on a laptop CPU.
+QUICK_EPOCHS = 4
+QUICK_N_TRAIN = 2_560
+QUICK_CHECKPOINT_EVERY = 2
+
+
+def quick_mode() -> bool:
+    """True when GAN_QUICK is set to 1/true/yes (every notebook's Setup cell)."""
+    return os.environ.get("GAN_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def data_dir() -> Path:
+    """Folder that notebooks read from: $GAN_DATA or ``data/`` (01_mnist_data)."""
+    return Path(os.environ.get("GAN_DATA", PROJECT_ROOT / "data"))
+
+
+def output_dir(name: str = "") -> Path:
+    """Folder for what runs write: $GAN_OUTPUTS or ``outputs/``, plus ``quick/`` in quick mode (03_train_dcgan)."""
+    root = Path(os.environ.get("GAN_OUTPUTS", PROJECT_ROOT / "outputs"))
+    if quick_mode():
+        root = root / "quick"
+    return root / name if name else root
+
+
+def run_settings() -> dict[str, Any]:
+    """Epochs, data size and checkpoint interval for this mode (03_train_dcgan)."""
+    if quick_mode():
+        return {"epochs": QUICK_EPOCHS, "n_train": QUICK_N_TRAIN,
+                "checkpoint_every": QUICK_CHECKPOINT_EVERY, "frechet_every": 1, "frechet_n": 256}
+    return {"epochs": EPOCHS, "n_train": None, "checkpoint_every": CHECKPOINT_EVERY,
+            "frechet_every": 1, "frechet_n": 1_000}
+
+
+def set_seed(seed: int = 42) -> None:
+    """Seed Python, NumPy and TensorFlow in one call (every notebook's Setup cell)."""
+    _check_int("seed", seed, minimum=0)
+    keras.utils.set_random_seed(seed)
+
+
+def device_report() -> str:
+    """One line naming the device TensorFlow will train on (every notebook's Setup cell)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    versions = f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    if gpus:
+        names = ", ".join(tf.config.experimental.get_device_details(g).get("device_name", g.name)
+                          for g in gpus)
+        return f"Training on GPU: {names} ({versions})"
+    return f"Training on CPU: {os.cpu_count()} cores, {platform.processor() or platform.machine()} ({versions})"
+
+
+def show_source(function: Callable[..., Any]) -> None:
+    """Display a helper's source in the notebook, so the lesson shows the code it runs (03_train_dcgan)."""
+    source = inspect.getsource(function)
+    try:
+        from IPython.display import Code, display
+        display(Code(source, language="python"))
+    except ImportError:  # plain Python: just print it
+        print(source)
+
+
+def _check_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary name, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _atomic_write_json(path: Path, obj: Any) -> None:
+    _atomic_write_bytes(path, json.dumps(obj, indent=1).encode())
+
+
+# ---------------------------------------------------------------------------
+# 2. Data: MNIST and tf.data
+# ---------------------------------------------------------------------------
+
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+_MNIST_LAYOUT = {"x_train": (60_000, 28, 28), "y_train": (60_000,),
+                 "x_test": (10_000, 28, 28), "y_test": (10_000,)}
+
+MnistSplits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def load_mnist(path: str | os.PathLike[str] | None = None) -> MnistSplits:
+    """MNIST as uint8 arrays ``(x_train, y_train), (x_test, y_test)`` in the Keras layout (01_mnist_data).
+
+    Looks in order at ``path``, $MNIST_NPZ and ``data/mnist.npz``; when none is
+    given or present it downloads the canonical file into ``data/`` and checks
+    its sha256. A local file is not required to match that hash (offline copies
+    differ), but its arrays must have the Keras layout.
+    """
+    if path is not None:
+        source = Path(path)
+        if not source.is_file():
+            raise FileNotFoundError(f"path: no MNIST file at {source}")
+    elif os.environ.get("MNIST_NPZ"):
+        source = Path(os.environ["MNIST_NPZ"])
+        if not source.is_file():
+            raise FileNotFoundError(f"MNIST_NPZ points to {source}, which does not exist")
+    else:
+        source = data_dir() / "mnist.npz"
+        if not source.is_file():
+            source = _download_mnist(source)
+    return _read_mnist_npz(source)
+
+
+def _download_mnist(target: Path) -> Path:
+    """Fetch the canonical mnist.npz with a checked sha256, atomically (01_mnist_data)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fetched = keras.utils.get_file(
+            fname=target.name + ".download", origin=MNIST_URL, file_hash=MNIST_SHA256,
+            hash_algorithm="sha256", cache_dir=str(target.parent), cache_subdir="")
+    except Exception as error:  # no network, proxy, HTTP error...
+        raise ConnectionError(
+            f"MNIST is not at {target} and downloading it from {MNIST_URL} failed ({error}). "
+            "Put a copy there, or set MNIST_NPZ=/path/to/mnist.npz.") from error
+    os.replace(fetched, target)
+    return target
+
+
+def _read_mnist_npz(source: Path) -> MnistSplits:
+    try:  # ValueError: neither .npz nor .npy (numpy then suspects a pickle), e.g. a saved HTML page
+        f = np.load(source, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise ValueError(f"{source} is truncated or not an .npz file ({error})") from error
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{source} holds a single .npy array, not an .npz file of MNIST arrays")
+    with f:
+        missing = sorted(set(_MNIST_LAYOUT) - set(f.files))
+        if missing:
+            raise ValueError(f"{source} is not an MNIST file: arrays {missing} are missing "
+                             f"(expected {sorted(_MNIST_LAYOUT)})")
+        arrays = {}
+        for key in _MNIST_LAYOUT:
+            try:  # a damaged member, or an object array (refused without pickle)
+                arrays[key] = f[key]
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
+                raise ValueError(f"{source}: {key} cannot be read as a uint8 array ({error})") from error
+    for key, shape in _MNIST_LAYOUT.items():
+        a = arrays[key]
+        if a.shape != shape or a.dtype != np.uint8:
+            raise ValueError(f"{source}: {key} has shape {a.shape} and dtype {a.dtype}; "
+                             f"expected {shape} uint8")
+        if key.startswith("y") and a.max() > 9:
+            raise ValueError(f"{source}: {key} has label {a.max()}; expected labels 0-9")
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _check_images(name: str, images: Any) -> np.ndarray:
+    """Accept (n, 28, 28) or (n, 28, 28, 1) as uint8 or floats in [-1, 1]."""
+    if isinstance(images, tf.Tensor):
+        images = images.numpy()
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array of images, got {type(images).__name__}")
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"{name} must have shape (n, 28, 28) or (n, 28, 28, 1), got {images.shape}")
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(f"{name} must be uint8 (0-255) or float in [-1, 1], got dtype {images.dtype}")
+    return images
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 → float32 in [-1, 1] with a channel axis, the tanh range (01_mnist_data)."""
+    images = _check_images("images", images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"images must be uint8 to scale to [-1, 1], got {images.dtype}")
+    return (images.astype(np.float32)[..., None] - 127.5) / 127.5
+
+
+def to_uint8(images: Any) -> np.ndarray:
+    """Floats in [-1, 1] → uint8 pixels 0..255, shape (n, 28, 28) (01_mnist_data)."""
+    images = _check_images("images", images)
+    if images.dtype == np.uint8:
+        return images
+    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def mean_images_by_digit(images: Any, labels: Any) -> np.ndarray:
+    """(10, 28, 28) mean image of each digit 0-9 (zeros where a digit is absent) (01_mnist_data)."""
+    x = to_uint8(_check_images("images", images)).astype(np.float32)
+    labels = np.asarray(labels)
+    if labels.shape != (len(x),):
+        raise ValueError(f"labels must have shape ({len(x)},) to match images, got {labels.shape}")
+    return np.stack([x[labels == d].mean(0) if (labels == d).any() else np.zeros((28, 28), np.float32)
+                     for d in range(10)])
+
+
+def make_dataset(x: np.ndarray, batch_size: int = BATCH_SIZE, *, seed: int = 0,
+                 shuffle: bool = True) -> tf.data.Dataset:
+    """Scaled, cached, shuffled, full batches, prefetched: the input pipeline (01_mnist_data)."""
+    _check_int("batch_size", batch_size)
+    images = to_float(_check_images("x", x)) if x.dtype == np.uint8 else _check_images("x", x)[..., None]
+    if len(images) < batch_size:
+        raise ValueError(f"x holds {len(images)} images, fewer than one batch of batch_size={batch_size}")
+    ds = tf.data.Dataset.from_tensor_slices(images.astype(np.float32)).cache()
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    # drop_remainder: every batch has the same shape, so the train step is traced once.
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------------------
+# 3. Models: the DCGAN
+# ---------------------------------------------------------------------------
+
+def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
+    """z (latent_dim,) → 28×28×1 image in [-1, 1]: Dense → Reshape → Conv2DTranspose blocks (02_dcgan_models)."""
+    _check_int("latent_dim", latent_dim)
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(latent_dim,), name="z"),
+        layers.Dense(7 * 7 * 256, use_bias=False, name="project"),
+        layers.BatchNormalization(name="project_bn"),
+        layers.LeakyReLU(0.2, name="project_lrelu"),
+        layers.Reshape((7, 7, 256), name="to_7x7x256"),
+        layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False, name="deconv_7x7x128"),
+        layers.BatchNormalization(name="deconv1_bn"),
+        layers.LeakyReLU(0.2, name="deconv1_lrelu"),
+        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False, name="deconv_14x14x64"),
+        layers.BatchNormalization(name="deconv2_bn"),
+        layers.LeakyReLU(0.2, name="deconv2_lrelu"),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh", name="image_28x28x1"),
+    ], name="generator")
+
+
+def build_discriminator() -> keras.Model:
+    """28×28×1 image → one logit (real > 0): strided Conv2D + LeakyReLU + Dropout (02_dcgan_models)."""
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1), name="image"),
+        layers.Conv2D(64, 5, strides=2, padding="same", name="conv_14x14x64"),
+        layers.LeakyReLU(0.2, name="conv1_lrelu"),
+        layers.Dropout(0.3, name="conv1_dropout"),
+        layers.Conv2D(128, 5, strides=2, padding="same", name="conv_7x7x128"),
+        layers.LeakyReLU(0.2, name="conv2_lrelu"),
+        layers.Dropout(0.3, name="conv2_dropout"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(1, name="logit"),
+    ], name="discriminator")
+
+
+def latent_dim_of(generator: keras.Model) -> int:
+    """The size of z a generator expects, checking it draws 28×28×1 images (02_dcgan_models)."""
+    if not isinstance(generator, keras.Model):
+        raise TypeError(f"generator must be a keras.Model, got {type(generator).__name__}")
+    in_shape, out_shape = tuple(generator.input_shape), tuple(generator.output_shape)
+    if len(in_shape) != 2 or out_shape[1:] != (28, 28, 1):
+        raise ValueError(f"generator must map (batch, latent_dim) to (batch, 28, 28, 1); "
+                         f"this one maps {in_shape} to {out_shape}")
+    return int(in_shape[1])
+
+
+def latent_vectors(n: int, latent_dim: int = LATENT_DIM, seed: int = 0) -> np.ndarray:
+    """n standard-normal z vectors, the same for a seed on every machine (02_dcgan_models)."""
+    _check_int("n", n)
+    _check_int("latent_dim", latent_dim)
+    _check_int("seed", seed, minimum=0)
+    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def generate(generator: keras.Model, z: np.ndarray, batch_size: int = 1_000) -> np.ndarray:
+    """Images in [-1, 1] for given z, in batches, BatchNorm in inference mode (02_dcgan_models)."""
+    latent_dim = latent_dim_of(generator)
+    z = np.asarray(z, dtype=np.float32)
+    if z.ndim != 2 or z.shape[1] != latent_dim:
+        raise ValueError(f"z must have shape (n, {latent_dim}) for this generator, got {z.shape}")
+    out = [generator(z[i:i + batch_size], training=False).numpy() for i in range(0, len(z), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
+
+
+def sample_digits(generator: keras.Model, n: int, seed: int = 0) -> np.ndarray:
+    """n generated digits as uint8 (n, 28, 28), deterministic for a seed, batched (02_dcgan_models)."""
+    z = latent_vectors(_check_int("n", n), latent_dim_of(generator), seed)
+    return to_uint8(generate(generator, z))
+
+
+# ---------------------------------------------------------------------------
+# 4. Losses, the train step and the training loop
+# ---------------------------------------------------------------------------
+
+_bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """BCE that pushes D(real) → 1 and D(fake) → 0 (03_train_dcgan)."""
+    return (_bce(tf.ones_like(real_logits), real_logits)
+            + _bce(tf.zeros_like(fake_logits), fake_logits))
+
+
+def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """Non-saturating generator loss −log D(G(z)): strong gradients while D wins (03_train_dcgan)."""
+    return _bce(tf.ones_like(fake_logits), fake_logits)
+
+
+def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """The original minimax form log(1 − D(G(z))), which saturates early in training (03_train_dcgan)."""
+    return -_bce(tf.zeros_like(fake_logits), fake_logits)
+
+
+def make_optimizer(learning_rate: float = LEARNING_RATE, beta_1: float = BETA_1) -> keras.optimizers.Optimizer:
+    """Adam with the DCGAN paper's settings by default (03_train_dcgan)."""
+    if not 0 < learning_rate < 1:
+        raise ValueError(f"learning_rate must be in (0, 1), got {learning_rate}")
+    if not 0 <= beta_1 < 1:
+        raise ValueError(f"beta_1 must be in [0, 1), got {beta_1}")
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
+
+
+def make_train_step(generator: keras.Model, discriminator: keras.Model,
+                    g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
+                    rng: tf.random.Generator,
+                    g_loss_fn: Callable[[tf.Tensor], tf.Tensor] = generator_loss) -> Callable:
+    """One GAN update with two GradientTapes, compiled by tf.function (03_train_dcgan)."""
+    latent_dim = latent_dim_of(generator)
+
+    @tf.function
+    def train_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
+        z = rng.normal([tf.shape(real_images)[0], latent_dim])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = generator(z, training=True)
+            real_logits = discriminator(real_images, training=True)
+            fake_logits = discriminator(fake_images, training=True)
+            g_loss = g_loss_fn(fake_logits)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
+        d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
+        g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
+        d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        return {"g_loss": g_loss, "d_loss": d_loss,
+                # D's average belief that a real / fake image is real: 0.5 is equilibrium.
+                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+
+    return train_step
+
+
+@dataclasses.dataclass
+class GANState:
+    """Everything a training run checkpoints: models, optimizers, epoch counter, noise generator (03_train_dcgan)."""
+
+    generator: keras.Model
+    discriminator: keras.Model
+    g_optimizer: keras.optimizers.Optimizer
+    d_optimizer: keras.optimizers.Optimizer
+    epoch: tf.Variable
+    rng: tf.random.Generator
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        """A tf.train.Checkpoint tracking every piece of state."""
+        return tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
+                                   g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+                                   epoch=self.epoch, rng=self.rng)
+
+
+def new_gan_state(latent_dim: int = LATENT_DIM, learning_rate: float = LEARNING_RATE,
+                  beta_1: float = BETA_1, seed: int = 0,
+                  generator: keras.Model | None = None,
+                  discriminator: keras.Model | None = None) -> GANState:
+    """Fresh models and optimizers, built so a checkpoint restores into them (03_train_dcgan)."""
+    generator = generator if generator is not None else build_generator(latent_dim)
+    discriminator = discriminator if discriminator is not None else build_discriminator()
+    state = GANState(generator, discriminator, make_optimizer(learning_rate, beta_1),
+                     make_optimizer(learning_rate, beta_1), tf.Variable(0, dtype=tf.int64, name="epoch"),
+                     tf.random.Generator.from_seed(seed))
+    # Keras 3 creates optimizer slots lazily; build them so restore fills them at once.
+    state.g_optimizer.build(generator.trainable_variables)
+    state.d_optimizer.build(discriminator.trainable_variables)
+    return state
+
+
+#: One entry per epoch; "frechet" is None on epochs where the Fréchet distance was not measured.
+HISTORY_KEYS = ("epoch", "g_loss", "d_loss", "d_real", "d_fake", "seconds", "images_per_second", "frechet")
+
+
+class TrainingDiverged(FloatingPointError):
+    """Raised when a loss becomes NaN or infinite; the last good checkpoint is kept (03_train_dcgan)."""
+
+
+@dataclasses.dataclass
+class TrainingRun:
+    """What ``train`` returns: the state, the per-epoch history and where files went (03_train_dcgan)."""
+
+    state: GANState
+    history: dict[str, list[float]]
+    out_dir: Path
+    checkpoints: list[str]
+    resumed_from: int
+
+    @property
+    def generator(self) -> keras.Model:
+        return self.state.generator
+
+
+def load_history(out_dir: str | os.PathLike[str]) -> dict[str, list[float]]:
+    """The per-epoch history a run wrote to ``history.json`` (04_progress_gif)."""
+    path = Path(out_dir) / "history.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"out_dir: no history.json in {out_dir}; train there first")
+    try:
+        history = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error})") from error
+    return history
+
+
+def _run_config(state: GANState, batch_size: int, learning_rate: float, beta_1: float) -> dict[str, Any]:
+    return {"latent_dim": latent_dim_of(state.generator), "batch_size": batch_size,
+            "learning_rate": learning_rate, "beta_1": beta_1,
+            "generator_params": state.generator.count_params(),
+            "discriminator_params": state.discriminator.count_params()}
+
+
+def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS,
+          batch_size: int = BATCH_SIZE, learning_rate: float = LEARNING_RATE, beta_1: float = BETA_1,
+          latent_dim: int = LATENT_DIM, checkpoint_every: int = CHECKPOINT_EVERY,
+          n_train: int | None = None, seed: int = 0, x_train: np.ndarray | None = None,
+          frame_seed: int = 1234, frechet_every: int = 0, frechet_n: int = 1_000,
+          verbose: int = 1) -> TrainingRun:
+    """Train (or resume) the DCGAN, checkpointing every ``checkpoint_every`` epochs and at the end (03_train_dcgan).
+
+    ``out_dir`` receives ``checkpoints/`` (tf.train.CheckpointManager),
+    ``frames/epoch_NNNN.png`` (a fixed-z sample grid per epoch), ``history.json``
+    and ``config.json``. If it already holds checkpoints, training continues
+    from the latest one; history and frames newer than that checkpoint are
+    dropped so everything stays consistent with it.
+
+    With ``frechet_every`` > 0 the Fréchet distance of ``frechet_n`` samples to ``frechet_n``
+    training images is measured every ``frechet_every`` epochs and at the end
+    (05_evaluate explains it); its time is not counted in the epoch's seconds.
+    """
+    _check_int("epochs", epochs)
+    _check_int("batch_size", batch_size)
+    _check_int("checkpoint_every", checkpoint_every)
+    _check_int("seed", seed, minimum=0)
+    _check_int("frechet_every", frechet_every, minimum=0)
+    _check_int("frechet_n", frechet_n, minimum=2)
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got {verbose}")
+    out = Path(out_dir) if out_dir is not None else output_dir("dcgan")
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise PermissionError(f"out_dir: {out} is not writable")
+
+    if x_train is None:
+        (x_train, _), _ = load_mnist()
+    x_train = _check_images("x_train", x_train)
+    if n_train is not None:
+        x_train = x_train[:_check_int("n_train", n_train)]
+    dataset = make_dataset(x_train, batch_size, seed=seed)
+    steps_per_epoch = len(x_train) // batch_size
+
+    state = new_gan_state(latent_dim, learning_rate, beta_1, seed)
+    config = _run_config(state, batch_size, learning_rate, beta_1)
+    # Before restoring: a changed latent_dim is then named, not reported as a tensor-shape clash.
+    _check_config(out / "config.json", config, len(checkpoint_epochs(out)))
+    manager, resumed_from = restore_or_initialize(state, out)
+    _atomic_write_json(out / "config.json", config)
+
+    history = _history_up_to(out, resumed_from)
+    if (out / "history.json").is_file():  # drop records newer than the checkpoint now, like the frames
+        _atomic_write_json(out / "history.json", history)
+    frames = out / "frames"
+    _drop_frames_after(frames, resumed_from)
+    fixed_z = latent_vectors(16, latent_dim, frame_seed)
+    if resumed_from == 0:
+        save_frame(state.generator, fixed_z, frames / "epoch_0000.png")
+
+    train_step = make_train_step(state.generator, state.discriminator,
+                                 state.g_optimizer, state.d_optimizer, state.rng)
+    reference = classifier_features(x_train[:frechet_n]).astype(np.float64) if frechet_every else None
+    if verbose:
+        where = f"resuming after epoch {resumed_from}" if resumed_from else "starting"
+        print(f"{device_report()}\n{where}: epochs {resumed_from + 1}-{epochs}, "
+              f"{steps_per_epoch} steps of {batch_size} images per epoch, writing to {out}")
+
+    for epoch in range(resumed_from + 1, epochs + 1):
+        progress = keras.utils.Progbar(steps_per_epoch, verbose=1 if verbose == 1 else 0,
+                                       stateful_metrics=["g_loss", "d_loss"])
+        start = time.perf_counter()
+        sums = dict.fromkeys(("g_loss", "d_loss", "d_real", "d_fake"), 0.0)
+        for step, batch in enumerate(dataset, start=1):
+            values = {k: float(v) for k, v in train_step(batch).items()}
+            if not all(np.isfinite(list(values.values()))):
+                raise TrainingDiverged(
+                    f"non-finite loss at epoch {epoch}, step {step}: {values}. Weights from this epoch "
+                    f"were not saved; the last good checkpoint in {out / 'checkpoints'} is kept.")
+            for k in sums:
+                sums[k] += values[k]
+            progress.update(step, [("g_loss", values["g_loss"]), ("d_loss", values["d_loss"])])
+        seconds = time.perf_counter() - start
+        record = {k: v / steps_per_epoch for k, v in sums.items()}
+        record.update(epoch=epoch, seconds=seconds,
+                      images_per_second=steps_per_epoch * batch_size / seconds, frechet=None)
+        if frechet_every and (epoch % frechet_every == 0 or epoch == epochs):
+            fake = classifier_features(sample_digits(state.generator, frechet_n, frame_seed))
+            record["frechet"] = frechet_from_features(reference, fake.astype(np.float64))
+        for key in HISTORY_KEYS:
+            history.setdefault(key, []).append(record[key])
+        state.epoch.assign(epoch)
+        save_frame(state.generator, fixed_z, frames / f"epoch_{epoch:04d}.png")
+        _atomic_write_json(out / "history.json", history)
+        if epoch % checkpoint_every == 0 or epoch == epochs:
+            manager.save(checkpoint_number=epoch)
+        if verbose == 2 or (verbose == 1 and not sys.stdout.isatty()):
+            print(f"epoch {epoch:3d}/{epochs}  g_loss {record['g_loss']:.3f}  d_loss {record['d_loss']:.3f}  "
+                  f"D(x) {record['d_real']:.2f}  D(G(z)) {record['d_fake']:.2f}  "
+                  f"{seconds:.1f} s  {record['images_per_second']:.0f} img/s"
+                  + (f"  FD {record['frechet']:.2f}" if record["frechet"] is not None else ""), flush=True)
+
+    return TrainingRun(state, history, out, list(manager.checkpoints), resumed_from)
+
+
+def restore_or_initialize(state: GANState, out_dir: Path) -> tuple[tf.train.CheckpointManager, int]:
+    """Open the run's CheckpointManager and restore its latest checkpoint; returns (manager, epoch) (03_train_dcgan)."""
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    for orphan in ckpt_dir.glob("*_temp*"):  # left by a save killed half-way
+        shutil.rmtree(orphan, ignore_errors=True) if orphan.is_dir() else orphan.unlink()
+    manager = tf.train.CheckpointManager(state.checkpoint(), str(ckpt_dir), max_to_keep=None)
+    latest = manager.latest_checkpoint
+    if latest is None:
+        return manager, 0
+    try:
+        # through the manager's own checkpoint, so its save counter is restored too
+        manager.checkpoint.restore(latest).assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as error:
+        raise ValueError(f"checkpoint {latest} does not fit these models (another architecture or "
+                         f"latent size?) or is damaged: {str(error).splitlines()[0]}") from error
+    return manager, int(state.epoch.numpy())
+
+
+def _check_config(path: Path, config: dict[str, Any], resumed_from: int) -> None:
+    if not resumed_from or not path.is_file():
+        return
+    saved = json.loads(path.read_text())
+    changed = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
+    if changed:
+        detail = ", ".join(f"{k}: saved {a}, now {b}" for k, (a, b) in changed.items())
+        raise ValueError(f"{path.parent} holds a run with other settings ({detail}); "
+                         "use another out_dir or the same settings to resume")
+
+
+def _history_up_to(out_dir: Path, epoch: int) -> dict[str, list[float]]:
+    if epoch == 0 or not (out_dir / "history.json").is_file():
+        return {key: [] for key in HISTORY_KEYS}
+    history = load_history(out_dir)
+    keep = sum(1 for e in history.get("epoch", []) if e <= epoch)
+    return {key: list(history.get(key, [None] * keep))[:keep] for key in HISTORY_KEYS}
+
+
+def _drop_frames_after(frames_dir: Path, epoch: int) -> None:
+    for frame in frames_dir.glob("epoch_*.png"):
+        if int(frame.stem.split("_")[1]) > epoch:
+            frame.unlink()
+
+
+def checkpoint_epochs(out_dir: str | os.PathLike[str]) -> list[int]:
+    """Epochs at which a run saved a checkpoint, oldest first (04_progress_gif)."""
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    state = tf.train.get_checkpoint_state(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if state is None:
+        return []
+    return sorted(int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths)
+
+
+def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int | None = None,
+                                   latent_dim: int | None = None) -> keras.Model:
+    """The generator as it was at a checkpointed epoch (latest if None) (04_progress_gif)."""
+    epochs = checkpoint_epochs(out_dir)
+    if not epochs:
+        raise FileNotFoundError(f"out_dir: no checkpoints in {Path(out_dir) / 'checkpoints'}")
+    epoch = epochs[-1] if epoch is None else _check_int("epoch", epoch)
+    if epoch not in epochs:
+        raise ValueError(f"epoch: no checkpoint for epoch {epoch} in {out_dir}; saved epochs are {epochs}")
+    if latent_dim is None:
+        config_path = Path(out_dir) / "config.json"
+        latent_dim = json.loads(config_path.read_text())["latent_dim"] if config_path.is_file() else LATENT_DIM
+    generator = build_generator(latent_dim)
+    path = str(Path(out_dir) / "checkpoints" / f"ckpt-{epoch}")
+    try:
+        tf.train.Checkpoint(generator=generator).restore(path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as error:
+        raise ValueError(f"checkpoint {path} does not hold a generator with latent_dim={latent_dim}: "
+                         f"{str(error).splitlines()[0]}") from error
+    return generator
+
+
+def trained_run_dir(train_if_missing: bool = True) -> Path:
+    """03's run folder when it holds checkpoints, else a short quick-settings run of its own (04_progress_gif)."""
+    run = output_dir("dcgan")
+    if checkpoint_epochs(run):
+        return run
+    short = output_dir("dcgan_short")
+    if not checkpoint_epochs(short):
+        if not train_if_missing:
+            raise FileNotFoundError(f"no trained run in {run} or {short}; run 03_train_dcgan first")
+        print(f"No checkpoints in {run} (03_train_dcgan has not run): training a short run in {short}.")
+        train(short, epochs=QUICK_EPOCHS, n_train=QUICK_N_TRAIN, checkpoint_every=QUICK_CHECKPOINT_EVERY,
+              verbose=2)
+    return short
+
+
+# ---------------------------------------------------------------------------
+# 5. Pictures: grids, frames, the GIF, plots
+# ---------------------------------------------------------------------------
+
+def image_grid(images: Any, rows: int, cols: int, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """Tile images into one uint8 picture, white digits on black, optional pixel scaling (04_progress_gif)."""
+    images = to_uint8(images)
+    _check_int("rows", rows)
+    _check_int("cols", cols)
+    _check_int("pad", pad, minimum=0)
+    _check_int("scale", scale)
+    if len(images) < rows * cols:
+        raise ValueError(f"images holds {len(images)} images, fewer than rows*cols = {rows * cols}")
+    cell = 28 + pad
+    grid = np.full((rows * cell + pad, cols * cell + pad), 64, np.uint8)  # grey gutters
+    for i in range(rows * cols):
+        r, c = divmod(i, cols)
+        grid[pad + r * cell: pad + r * cell + 28, pad + c * cell: pad + c * cell + 28] = images[i]
+    return np.kron(grid, np.ones((scale, scale), np.uint8)) if scale > 1 else grid
+
+
+def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[str]) -> Path:
+    """Write the 4×4 grid the generator draws for a fixed z, as a PNG, atomically (03_train_dcgan)."""
+    images = generate(generator, z)
+    side = int(np.sqrt(len(images)))
+    picture = image_grid(images, side, side, scale=3)
+    path = Path(path)
+    _atomic_write_bytes(path, iio.imwrite("<bytes>", picture, extension=".png"))
+    return path
+
+
+def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str],
+             duration_ms: int = 200, hold_last_ms: int = 1_500) -> Path:
+    """Looping GIF of every ``epoch_*.png`` in order, written atomically with imageio.v3 (04_progress_gif)."""
+    frames = sorted(Path(frames_dir).glob("epoch_*.png"))
+    if not frames:
+        raise FileNotFoundError(f"frames_dir: no epoch_*.png frames in {frames_dir}")
+    _check_int("duration_ms", duration_ms)
+    pictures = [iio.imread(f) for f in frames]
+    shapes = {p.shape for p in pictures}
+    if len(shapes) != 1:
+        raise ValueError(f"frames in {frames_dir} differ in size ({sorted(shapes)}); a GIF needs one size")
+    durations = [duration_ms] * (len(pictures) - 1) + [max(duration_ms, hold_last_ms)]
+    gif_path = Path(gif_path)
+    # Pillow writes a one-frame GIF by another path that takes only a number as duration.
+    _atomic_write_bytes(gif_path, iio.imwrite("<bytes>", np.stack(pictures), extension=".gif",
+                                              duration=durations if len(durations) > 1 else durations[0],
+                                              loop=0))
+    return gif_path
+
+
+def gif_info(gif_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Frame count, loop setting, frame durations (ms) and frame shape of a GIF (04_progress_gif)."""
+    frames = iio.imread(gif_path, index=None)
+    meta = iio.immeta(gif_path)
+    durations = [iio.immeta(gif_path, index=i).get("duration") for i in range(len(frames))]
+    return {"frames": len(frames), "loop": meta.get("loop"), "durations_ms": durations,
+            "shape": frames.shape[1:]}
+
+
+def plot_grid(images: Any, rows: int, cols: int, titles: Sequence[str] | None = None,
+              suptitle: str | None = None, scale: float = 1.0):
+    """A matplotlib figure of images in a rows×cols grid with optional per-image titles (01_mnist_data)."""
+    import matplotlib.pyplot as plt
+
+    images = to_uint8(images)
+    if len(images) < rows * cols:
+        raise ValueError(f"images holds {len(images)} images, fewer than rows*cols = {rows * cols}")
+    if titles is not None and len(titles) < rows * cols:
+        raise ValueError(f"titles has {len(titles)} entries, fewer than rows*cols = {rows * cols}")
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1 * scale, rows * 1.2 * scale), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        ax.axis("off")
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: dict[str, list[float]]):
+    """Loss curves, D's beliefs and (when measured) the Fréchet distance per epoch (04_progress_gif)."""
+    import matplotlib.pyplot as plt
+
+    measured = [(e, f) for e, f in zip(history["epoch"], history.get("frechet", [])) if f is not None]
+    fig, axes = plt.subplots(1, 3 if measured else 2, figsize=(16 if measured else 11, 3.6))
+    ax_loss, ax_d = axes[0], axes[1]
+    epochs = history["epoch"]
+    ax_loss.plot(epochs, history["g_loss"], "o-", label="generator")
+    ax_loss.plot(epochs, history["d_loss"], "s-", label="discriminator")
+    ax_loss.set(xlabel="epoch", ylabel="mean loss", title="Losses")
+    ax_loss.legend()
+    ax_d.plot(epochs, history["d_real"], "o-", label="D(x), real")
+    ax_d.plot(epochs, history["d_fake"], "s-", label="D(G(z)), fake")
+    ax_d.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax_d.set(xlabel="epoch", ylabel="mean probability 'real'", ylim=(0, 1), title="What D believes")
+    ax_d.legend()
+    for ax in axes:
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    if measured:
+        axes[2].plot(*zip(*measured), "o-", color="C2")
+        axes[2].set(xlabel="epoch", ylabel="Fréchet distance (lower is better)", yscale="log",
+                    title="Sample quality")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# 6. Evaluation: a classifier's feature space, Fréchet distance, coverage
+# ---------------------------------------------------------------------------
+
+CLASSIFIER_PATH = PROJECT_ROOT / "data" / "pretrained" / "mnist_classifier.keras"
+_classifier_cache: dict[str, tuple[keras.Model, keras.Model]] = {}
+
+
+def build_classifier() -> keras.Model:
+    """Small all-convolutional CNN; its 128-d 'features' layer (global average pool) is the kit's feature space (05_evaluate).
+
+    Pooled convolutional features, rather than a fully connected hidden layer,
+    keep noise and blobs far from real digits, which precision/recall rely on.
+    """
+    layers = keras.layers
+
+    def block(filters: int, name: str) -> list[keras.layers.Layer]:
+        return [layers.Conv2D(filters, 3, padding="same", use_bias=False, name=name),
+                layers.BatchNormalization(name=f"{name}_bn"), layers.ReLU(name=f"{name}_relu")]
+
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1), name="image"),
+        *block(32, "conv1"), *block(32, "conv2"), layers.MaxPooling2D(name="pool1"),
+        *block(64, "conv3"), *block(64, "conv4"), layers.MaxPooling2D(name="pool2"),
+        *block(128, "conv5"),
+        layers.GlobalAveragePooling2D(name="features"),
+        layers.Dropout(0.2, name="dropout"),
+        layers.Dense(10, name="logits"),
+    ], name="mnist_classifier")
+
+
+def train_classifier(path: str | os.PathLike[str] = CLASSIFIER_PATH, *, epochs: int = 6,
+                     batch_size: int = 128, seed: int = 0, n_train: int | None = None,
+                     verbose: int = 2) -> dict[str, Any]:
+    """Train the evaluation classifier on MNIST, save it (.keras) and a JSON record beside it (05_evaluate)."""
+    _check_int("epochs", epochs)
+    set_seed(seed)
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    if n_train is not None:
+        x_train, y_train = x_train[:_check_int("n_train", n_train)], y_train[:n_train]
+    model = build_classifier()
+    steps = epochs * (len(x_train) // batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    # Small random shifts and rotations: generated digits are rarely perfectly centred.
+    augment = keras.Sequential([keras.layers.RandomTranslation(0.08, 0.08, seed=seed),
+                                keras.layers.RandomRotation(0.04, seed=seed)])
+    train_ds = (tf.data.Dataset.from_tensor_slices((to_float(x_train), y_train.astype(np.int32)))
+                .shuffle(len(x_train), seed=seed).batch(batch_size)
+                .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+                .prefetch(tf.data.AUTOTUNE))
+    start = time.perf_counter()
+    model.fit(train_ds, epochs=epochs, verbose=verbose)
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(to_float(x_test), y_test.astype(np.int32), batch_size=1000, verbose=0)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    _without_optimizer(model, build_classifier).save(tmp)  # weights only: 1.9 MB instead of 5.7
+    os.replace(tmp, path)
+    record = {"test_accuracy": round(float(accuracy), 4), "epochs": epochs, "batch_size": batch_size,
+              "optimizer": "Adam 1e-3, cosine decay to 0", "augmentation": "translate ±8%, rotate ±0.04 turn",
+              "n_train": len(x_train), "seed": seed, "seconds": round(seconds, 1),
+              "parameters": model.count_params(), "machine": device_report(),
+              "trained_with": f"gan_helpers.train_classifier(epochs={epochs}, batch_size={batch_size}, seed={seed})"}
+    _atomic_write_json(path.with_suffix(".json"), record)
+    _classifier_cache.pop(str(path), None)
+    return record
+
+
+def _without_optimizer(model: keras.Model, build: Callable[[], keras.Model]) -> keras.Model:
+    """An uncompiled copy with the same weights, so the saved file carries no optimizer state."""
+    copy = build()
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def load_classifier(path: str | os.PathLike[str] | None = None) -> tuple[keras.Model, keras.Model]:
+    """The shipped classifier and its feature extractor (the 'features' layer), cached (05_evaluate)."""
+    path = Path(path) if path is not None else CLASSIFIER_PATH
+    key = str(path)
+    if key not in _classifier_cache:
+        if not path.is_file():
+            raise FileNotFoundError(f"path: no classifier at {path}; retrain it with "
+                                    "`python -m gan_helpers train-classifier`")
+        try:
+            model = keras.models.load_model(path)
+        except Exception as error:  # truncated zip, wrong format...
+            raise ValueError(f"{path} is not a loadable Keras model ({error})") from error
+        features = keras.Model(model.inputs[0], model.get_layer("features").output, name="features")
+        _classifier_cache[key] = (model, features)
+    return _classifier_cache[key]
+
+
+def _batched_predict(model: keras.Model, images: Any, name: str, batch_size: int = 1_000) -> np.ndarray:
+    x = _check_images(name, images)
+    x = to_float(x) if x.dtype == np.uint8 else x[..., None].astype(np.float32)
+    return np.concatenate([model(x[i:i + batch_size], training=False).numpy()
+                           for i in range(0, len(x), batch_size)])
+
+
+def classifier_features(images: Any) -> np.ndarray:
+    """(n, 128) penultimate-layer features (pooled conv5) of uint8 or [-1, 1] images (05_evaluate)."""
+    return _batched_predict(load_classifier()[1], images, "images")
+
+
+def classifier_probabilities(images: Any) -> np.ndarray:
+    """(n, 10) softmax probabilities p(y|x) from the kit's classifier (05_evaluate)."""
+    return tf.nn.softmax(_batched_predict(load_classifier()[0], images, "images")).numpy()
+
+
+def _at_least(name: str, images: Any, n: int) -> np.ndarray:
+    images = _check_images(name, images)
+    if len(images) < n:
+        raise ValueError(f"{name} needs at least {n} images, got {len(images)}")
+    return images
+
+
+def frechet_distance(images_a: Any, images_b: Any) -> float:
+    """Fréchet distance between Gaussians fitted to two image sets in the classifier's feature space (05_evaluate)."""
+    fa = classifier_features(_at_least("images_a", images_a, 2)).astype(np.float64)
+    fb = classifier_features(_at_least("images_b", images_b, 2)).astype(np.float64)
+    return frechet_from_features(fa, fb)
+
+
+def frechet_from_features(fa: np.ndarray, fb: np.ndarray) -> float:
+    """‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), computed with symmetric eigendecompositions (05_evaluate)."""
+    mu_a, mu_b = fa.mean(0), fb.mean(0)
+    cov_a, cov_b = np.cov(fa, rowvar=False), np.cov(fb, rowvar=False)
+    # Tr((Σa Σb)^½) = Σ sqrt(eig(Σa^½ Σb Σa^½)), which is symmetric PSD: stable, no scipy needed.
+    w, v = np.linalg.eigh(cov_a)
+    sqrt_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a), 0, None)).sum()
+    return float(max(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross, 0.0))
+
+
+def classifier_score(images: Any) -> float:
+    """exp E_x[KL(p(y|x) ‖ p(y))], the Inception-score analogue: 1 (useless) to 10 (confident and varied) (05_evaluate)."""
+    p = classifier_probabilities(_at_least("images", images, 1)).astype(np.float64)
+    p_y = p.mean(0, keepdims=True)
+    kl = (p * (np.log(p + 1e-12) - np.log(p_y + 1e-12))).sum(1)
+    return float(np.exp(kl.mean()))
+
+
+def digit_histogram(images: Any) -> dict[str, Any]:
+    """Share of each predicted digit, normalized entropy (1 = all ten equally) and smallest share (05_evaluate)."""
+    labels = classifier_probabilities(_at_least("images", images, 1)).argmax(1)
+    shares = np.bincount(labels, minlength=10) / len(labels)
+    nonzero = shares[shares > 0]
+    return {"shares": shares, "coverage_entropy": float(-(nonzero * np.log(nonzero)).sum() / np.log(10)),
+            "min_share": float(shares.min()), "n": int(len(labels))}
+
+
+def _pairwise_sq_dists(a: np.ndarray, b: np.ndarray, chunk: int = 2_048) -> Callable[[int], np.ndarray]:
+    """Squared distances ‖a − b‖² a block of rows at a time, so 10k × 60k never sits in memory."""
+    b_sq = (b ** 2).sum(1)
+
+    def rows(i: int) -> np.ndarray:
+        block = a[i:i + chunk]
+        return np.maximum((block ** 2).sum(1)[:, None] + b_sq[None, :] - 2 * block @ b.T, 0)
+    return rows
+
+
+def _kth_radius(features: np.ndarray, k: int, chunk: int = 2_048) -> np.ndarray:
+    rows = _pairwise_sq_dists(features, features, chunk)
+    # column k of the sorted row: index 0 is the point itself (distance 0)
+    return np.concatenate([np.sqrt(np.partition(rows(i), k, axis=1)[:, k])
+                           for i in range(0, len(features), chunk)])
+
+
+def _coverage_of(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk: int = 2_048) -> float:
+    rows = _pairwise_sq_dists(points, centres, chunk)
+    inside = [(rows(i) <= radii[None, :] ** 2).any(1) for i in range(0, len(points), chunk)]
+    return float(np.concatenate(inside).mean())
+
+
+def precision_recall(real: Any, fake: Any, k: int = 3) -> dict[str, float]:
+    """k-NN manifold precision (fakes that look real) and recall (real variety covered), Kynkäänniemi et al. 2019 (05_evaluate)."""
+    _check_int("k", k)
+    fr = classifier_features(_at_least("real", real, k + 1)).astype(np.float32)
+    ff = classifier_features(_at_least("fake", fake, k + 1)).astype(np.float32)
+    precision = _coverage_of(ff, fr, _kth_radius(fr, k))
+    recall = _coverage_of(fr, ff, _kth_radius(ff, k))
+    return {"precision": precision, "recall": recall, "k": k}
+
+
+def nearest_training_neighbours(images: Any, x_train: Any, chunk: int = 1_024) -> tuple[np.ndarray, np.ndarray]:
+    """For each image, the index of and pixel L2 distance (0-1 scale) to its nearest training image (05_evaluate)."""
+    a = to_uint8(_at_least("images", images, 1)).reshape(len(images), -1).astype(np.float32) / 255
+    b = to_uint8(_at_least("x_train", x_train, 1)).reshape(len(x_train), -1).astype(np.float32) / 255
+    rows = _pairwise_sq_dists(a, b, chunk)
+    index, dist = [], []
+    for i in range(0, len(a), chunk):
+        j = rows(i).argmin(1)
+        index.append(j)
+        # exact distance for the chosen pair (the fast expansion above loses precision near 0)
+        dist.append(np.linalg.norm(a[i:i + chunk] - b[j], axis=1))
+    return np.concatenate(index), np.concatenate(dist)
+
+
+def image_statistics(images: Any) -> dict[str, np.ndarray]:
+    """Per-image ink (mean intensity 0-1), ink area (pixels > 50%) and stroke thickness ≈ 2·area/perimeter (05_evaluate)."""
+    x = to_uint8(_at_least("images", images, 1)).astype(np.float32) / 255
+    on = x > 0.5
+    # perimeter: edges between an 'on' pixel and an 'off' neighbour (4-connectivity), borders padded off
+    padded = np.pad(on, ((0, 0), (1, 1), (1, 1)))
+    perimeter = sum((padded[:, 1:-1, 1:-1] & ~np.roll(padded, s, axis=a)[:, 1:-1, 1:-1]).sum((1, 2))
+                    for a in (1, 2) for s in (1, -1))
+    area = on.sum((1, 2))
+    return {"ink": x.mean((1, 2)), "area": area.astype(np.float32),
+            "thickness": 2 * area / np.maximum(perimeter, 1)}
+
+
+def evaluate_images(fake: Any, real: Any, *, k: int = 3) -> dict[str, Any]:
+    """Every figure for one fake set against a real reference set (05_evaluate)."""
+    fake, real = _at_least("fake", fake, k + 1), _at_least("real", real, k + 1)
+    hist = digit_histogram(fake)
+    pr = precision_recall(real, fake, k)
+    return {"n": len(fake), "frechet_distance": frechet_distance(real, fake),
+            "classifier_score": classifier_score(fake), "coverage_entropy": hist["coverage_entropy"],
+            "min_digit_share": hist["min_share"], "precision": pr["precision"], "recall": pr["recall"]}
+
+
+def evaluate_generator(generator: keras.Model, n: int = 10_000, seed: int = 0,
+                       mnist: MnistSplits | None = None) -> dict[str, Any]:
+    """All metrics for n generated digits vs the real test set, beside the real-vs-real floor (05_evaluate).
+
+    The floor compares n training images with the same test images: no
+    generator can be expected to beat it at this n.
+    """
+    _check_int("n", n, minimum=4)
+    (x_train, _), (x_test, _) = mnist if mnist is not None else load_mnist()
+    if n > len(x_test):
+        raise ValueError(f"n must be at most {len(x_test)} (the size of the test set), got {n}")
+    real = x_test[:n]
+    fake = sample_digits(generator, n, seed)
+    floor_images = x_train[np.random.default_rng(seed).permutation(len(x_train))[:n]]
+    _, fake_nn = nearest_training_neighbours(fake[:1_000], x_train)
+    _, real_nn = nearest_training_neighbours(real[:1_000], x_train)
+    return {"generator": evaluate_images(fake, real), "real_vs_real": evaluate_images(floor_images, real),
+            "nearest_neighbour_distance": {"generated_median": float(np.median(fake_nn)),
+                                           "test_median": float(np.median(real_nn)), "n": min(n, 1_000)}}
+
+
+def format_evaluation(result: dict[str, Any]) -> str:
+    """A plain-text table of evaluate_generator's figures beside the real-vs-real floor (05_evaluate)."""
+    g, r = result["generator"], result["real_vs_real"]
+    lines = [f"{'metric':<22}{'generator':>12}{'real vs real':>14}   (n = {g['n']:,})"]
+    for key, better in [("frechet_distance", "lower"), ("classifier_score", "higher, max 10"),
+                        ("coverage_entropy", "higher, max 1"), ("min_digit_share", "ideal ~0.1"),
+                        ("precision", "higher"), ("recall", "higher")]:
+        lines.append(f"{key:<22}{g[key]:>12.3f}{r[key]:>14.3f}   {better}")
+    nn = result["nearest_neighbour_distance"]
+    lines.append(f"{'nearest-train dist.':<22}{nn['generated_median']:>12.3f}{nn['test_median']:>14.3f}   "
+                 f"median pixel L2 (n = {nn['n']:,}); far below the test value means copying")
+    return "\n".join(lines)
+
+
+_COMPARED = [("frechet_distance", "Fréchet distance ↓"), ("classifier_score", "classifier score ↑"),
+             ("coverage_entropy", "coverage ↑"), ("min_digit_share", "smallest digit share"),
+             ("precision", "precision ↑"), ("recall", "recall ↑")]
+
+
+def compare_runs(run_dirs: dict[str, str | os.PathLike[str]]) -> dict[str, Any]:
+    """Settings, total training seconds and evaluation.json figures of several runs, side by side (05_evaluate)."""
+    if not run_dirs:
+        raise ValueError("run_dirs must name at least one run folder")
+    runs: dict[str, Any] = {}
+    for name, folder in run_dirs.items():
+        folder = Path(folder)
+        evaluation_path = folder / "evaluation.json"
+        if not evaluation_path.is_file():
+            raise FileNotFoundError(f"run_dirs[{name!r}]: no evaluation.json in {folder}; "
+                                    f"run `python -m gan_helpers evaluate --out {folder}` first")
+        evaluation = json.loads(evaluation_path.read_text())
+        history = load_history(folder)
+        config = json.loads((folder / "config.json").read_text())
+        runs[name] = {"settings": {k: config[k] for k in ("learning_rate", "beta_1", "batch_size")},
+                      "epochs": len(history["epoch"]), "seconds": round(sum(history["seconds"]), 1),
+                      **{k: evaluation["generator"][k] for k, _ in _COMPARED}, "n": evaluation["generator"]["n"]}
+        floor = evaluation["real_vs_real"]
+    return {"runs": runs, "real_vs_real": {k: floor[k] for k, _ in _COMPARED}}
+
+
+def format_comparison(comparison: dict[str, Any], markdown: bool = False) -> str:
+    """compare_runs' result as a plain-text or Markdown table, with the real-vs-real floor (05_evaluate)."""
+    runs = comparison["runs"]
+    header = ["", *runs, "real vs real"]
+    rows = [["Adam learning rate, β1", *(f"{r['settings']['learning_rate']:g}, {r['settings']['beta_1']:g}"
+                                        for r in runs.values()), ""],
+            ["batch size", *(str(r["settings"]["batch_size"]) for r in runs.values()), ""],
+            ["epochs", *(str(r["epochs"]) for r in runs.values()), ""]]
+    rows += [[label, *(f"{r[key]:.3f}" for r in runs.values()), f"{comparison['real_vs_real'][key]:.3f}"]
+             for key, label in _COMPARED]
+    rows.append(["training seconds", *(f"{r['seconds']:,.0f}" for r in runs.values()), ""])
+    rows.append(["n (images evaluated)", *(f"{r['n']:,}" for r in runs.values()), ""])
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                               enumerate(zip(row, widths))) for row in [header, *rows])
+
+
+def plot_digit_shares(shares: dict[str, np.ndarray]):
+    """Grouped bars: share of each predicted digit for several image sets (05_evaluate)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    width = 0.8 / max(len(shares), 1)
+    for i, (name, values) in enumerate(shares.items()):
+        ax.bar(np.arange(10) + (i - (len(shares) - 1) / 2) * width, values, width, label=name)
+    ax.axhline(0.1, color="grey", ls="--", lw=0.8)
+    ax.set(xticks=range(10), xlabel="digit (as the classifier reads it)", ylabel="share of images")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_image_statistics(real: Any, fake: Any, labels: Sequence[str] = ("real", "generated")):
+    """Pixel-intensity histogram, ink per image and stroke thickness, real against generated (05_evaluate)."""
+    import matplotlib.pyplot as plt
+
+    real, fake = to_uint8(_at_least("real", real, 1)), to_uint8(_at_least("fake", fake, 1))
+    stats = [image_statistics(real), image_statistics(fake)]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.4))
+    bins = np.arange(0, 257, 8)
+    for images, name in zip((real, fake), labels):
+        axes[0].hist(images.ravel(), bins=bins, density=True, histtype="step", lw=1.5, label=name)
+    axes[0].set(yscale="log", xlabel="pixel value", ylabel="density", title="Pixel intensities")
+    for key, ax, title in [("ink", axes[1], "Ink per image (mean intensity)"),
+                           ("thickness", axes[2], "Stroke thickness (pixels)")]:
+        lo = min(s[key].min() for s in stats)
+        hi = max(s[key].max() for s in stats)
+        for st, name in zip(stats, labels):
+            ax.hist(st[key], bins=np.linspace(lo, hi, 40), density=True, histtype="step", lw=1.5,
+                    label=f"{name}: mean {st[key].mean():.3f}")
+        ax.set(xlabel=key, title=title)
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# 7. Command line: python -m gan_helpers train --epochs N --out DIR
+# ---------------------------------------------------------------------------
+
+def estimate_epoch_seconds(batch_size: int = BATCH_SIZE, steps: int = 8,
+                           n_train: int = 60_000) -> float:
+    """Time a few train steps after warm-up and extrapolate to one epoch of n_train images (``make run``)."""
+    state = new_gan_state()
+    step = make_train_step(state.generator, state.discriminator, state.g_optimizer,
+                           state.d_optimizer, state.rng)
+    batch = tf.random.uniform([batch_size, 28, 28, 1], -1, 1)
+    step(batch)  # trace
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(batch)["g_loss"].numpy()
+    return (time.perf_counter() - start) / steps * (n_train // batch_size)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m gan_helpers`` for scripts and cluster jobs."""
+    parser = argparse.ArgumentParser(prog="python -m gan_helpers", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train or resume the DCGAN")
+    t.add_argument("--out", type=Path, default=None, help="run folder (default: outputs/dcgan)")
+    t.add_argument("--epochs", type=int, default=EPOCHS)
+    t.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    t.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
+    t.add_argument("--beta-1", type=float, default=BETA_1)
+    t.add_argument("--latent-dim", type=int, default=LATENT_DIM)
+    t.add_argument("--checkpoint-every", type=int, default=CHECKPOINT_EVERY)
+    t.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--mnist", type=Path, default=None, help="path to mnist.npz")
+    t.add_argument("--gif", action="store_true", help="write progress.gif from the frames at the end")
+    e = sub.add_parser("estimate", help="time a few steps and predict how long `make run` takes")
+    e.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    v = sub.add_parser("evaluate", help="evaluate a run's latest generator; writes evaluation.json there")
+    v.add_argument("--out", type=Path, required=True, help="run folder with checkpoints/")
+    v.add_argument("--n", type=int, default=10_000)
+    m = sub.add_parser("compare", help="tabulate evaluated runs side by side (05_evaluate's table)")
+    m.add_argument("runs", nargs="+", help="NAME=RUN_DIR, each evaluated with `evaluate` first")
+    m.add_argument("--save", type=Path, default=None, help="also write the comparison as JSON here")
+    m.add_argument("--description", default="")
+    c = sub.add_parser("train-classifier", help="retrain the evaluation classifier (data/pretrained/)")
+    c.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
+    c.add_argument("--epochs", type=int, default=6)
+    c.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    if args.command == "evaluate":
+        generator = load_generator_from_checkpoint(args.out)
+        result = evaluate_generator(generator, args.n)
+        result["epoch"] = checkpoint_epochs(args.out)[-1]
+        print(format_evaluation(result))
+        _atomic_write_json(args.out / "evaluation.json", result)
+        return 0
+    if args.command == "compare":
+        pairs = dict(item.split("=", 1) for item in args.runs)
+        comparison = {"description": args.description, "machine": device_report(), **compare_runs(pairs)}
+        print(format_comparison(comparison) + "\n\n" + format_comparison(comparison, markdown=True))
+        if args.save:
+            _atomic_write_json(args.save, comparison)
+        return 0
+    if args.command == "train-classifier":
+        print(json.dumps(train_classifier(args.out, epochs=args.epochs, seed=args.seed), indent=1))
+        return 0
+
+    if args.command == "estimate":
+        epoch = estimate_epoch_seconds(args.batch_size)
+        full = epoch * EPOCHS
+        quick = epoch * QUICK_EPOCHS * QUICK_N_TRAIN / 60_000
+        print(f"{device_report()}\nOne epoch on 60,000 images: about {epoch / 60:.1f} min here, "
+              f"so the full series (training {EPOCHS} epochs) takes about {full / 3600:.1f} h.\n"
+              f"Quick mode (GAN_QUICK=1 make run): {QUICK_EPOCHS} epochs on {QUICK_N_TRAIN:,} images, "
+              f"about {quick / 60 + 2:.0f} min including notebook start-up.")
+        return 0
+
+    (x_train, _), _ = load_mnist(args.mnist)
+    run = train(args.out, epochs=args.epochs, batch_size=args.batch_size,
+                learning_rate=args.learning_rate, beta_1=args.beta_1, latent_dim=args.latent_dim,
+                checkpoint_every=args.checkpoint_every, n_train=args.n_train, seed=args.seed,
+                x_train=x_train, verbose=2)
+    if args.gif:
+        print("wrote", make_gif(run.out_dir / "frames", run.out_dir / "progress.gif"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Section 3 of gan_helpers: the DCGAN models, latent vectors and sampling."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import gan_helpers as gh
+
+
+@pytest.fixture(scope="module")
+def generator():
+    keras.utils.set_random_seed(7)
+    return gh.build_generator()
+
+
+@pytest.fixture(scope="module")
+def discriminator():
+    keras.utils.set_random_seed(8)
+    return gh.build_discriminator()
+
+
+def test_generator_output_shape_and_tanh_range(generator):
+    z = np.random.default_rng(0).standard_normal((5, gh.LATENT_DIM)).astype(np.float32) * 30
+    images = generator(z, training=False).numpy()
+    assert images.shape == (5, 28, 28, 1)
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    assert images.std() > 0.01  # not a constant picture
+    assert not np.array_equal(images[0], images[1])  # different z, different image
+
+
+def test_generate_matches_one_call_and_batches(generator):
+    z = gh.latent_vectors(10, seed=3)
+    whole = gh.generate(generator, z)
+    pieces = gh.generate(generator, z, batch_size=4)  # batches of 4, 4, 2
+    assert whole.shape == pieces.shape == (10, 28, 28, 1)
+    np.testing.assert_allclose(pieces, whole, atol=1e-5)
+    np.testing.assert_allclose(whole, generator(z, training=False).numpy(), atol=1e-5)
+
+
+def test_discriminator_gives_one_logit_per_image(discriminator):
+    images = gh.to_float(np.random.default_rng(0).integers(0, 256, (6, 28, 28), dtype=np.uint8))
+    logits = discriminator(images, training=False).numpy()
+    assert logits.shape == (6, 1)
+    assert np.isfinite(logits).all()
+    assert discriminator.input_shape == (None, 28, 28, 1)
+
+
+@pytest.mark.parametrize("latent_dim", [2, 16])
+def test_other_latent_dims(latent_dim):
+    g = gh.build_generator(latent_dim)
+    assert gh.latent_dim_of(g) == latent_dim
+    assert gh.latent_vectors(3, latent_dim).shape == (3, latent_dim)
+    digits = gh.sample_digits(g, 3, seed=1)
+    assert digits.shape == (3, 28, 28) and digits.dtype == np.uint8
+    with pytest.raises(ValueError, match=f"z must have shape \\(n, {latent_dim}\\)"):
+        gh.generate(g, np.zeros((3, gh.LATENT_DIM), np.float32))
+
+
+def test_latent_vectors_are_seeded_numpy_normals():
+    z = gh.latent_vectors(4, 5, seed=9)
+    assert z.dtype == np.float32
+    expected = np.random.default_rng(9).standard_normal((4, 5)).astype(np.float32)
+    assert np.array_equal(z, expected)  # the documented recipe: same on every machine
+    assert not np.array_equal(z, gh.latent_vectors(4, 5, seed=10))
+
+
+def test_sample_digits_uint8_and_seeded(generator):
+    a = gh.sample_digits(generator, 6, seed=0)
+    assert a.shape == (6, 28, 28) and a.dtype == np.uint8
+    assert np.array_equal(a, gh.sample_digits(generator, 6, seed=0))
+    assert not np.array_equal(a, gh.sample_digits(generator, 6, seed=1))
+    assert len(np.unique(a)) > 10  # real pictures, not one grey level
+
+
+def test_sample_digits_n_not_a_multiple_of_the_batch(generator, monkeypatch):
+    reference = gh.sample_digits(generator, 10, seed=4)
+    seen = []
+    real_generate = gh.generate
+
+    def small_batches(g, z, batch_size=1_000):
+        seen.append(len(z))
+        out = real_generate(g, z, batch_size=4)
+        return out
+
+    monkeypatch.setattr(gh, "generate", small_batches)
+    batched = gh.sample_digits(generator, 10, seed=4)
+    assert seen == [10]
+    assert batched.shape == (10, 28, 28)
+    # Batch sizes may change float rounding in the last bit; at most one grey level apart.
+    assert np.abs(batched.astype(int) - reference.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("n, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError),
+                                      ("3", TypeError), (True, TypeError)])
+def test_sample_digits_bad_n(generator, n, error):
+    with pytest.raises(error, match=r"\bn\b"):
+        gh.sample_digits(generator, n)
+
+
+def test_sample_digits_bad_seed(generator):
+    with pytest.raises(ValueError, match="seed"):
+        gh.sample_digits(generator, 2, seed=-1)
+
+
+def test_not_a_model_is_refused():
+    for bad in (None, "generator", np.zeros((3, 100))):
+        with pytest.raises(TypeError, match="generator"):
+            gh.sample_digits(bad, 2)
+        with pytest.raises(TypeError, match="generator"):
+            gh.generate(bad, np.zeros((2, 100), np.float32))
+
+
+def test_generator_of_wrong_output_shape_is_refused():
+    wrong = keras.Sequential([keras.Input(shape=(100,)), keras.layers.Dense(10)])
+    with pytest.raises(ValueError, match="generator") as info:
+        gh.sample_digits(wrong, 2)
+    assert "(None, 10)" in str(info.value)
+    image_to_image = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Identity()])
+    with pytest.raises(ValueError, match="generator"):
+        gh.latent_dim_of(image_to_image)
+
+
+@pytest.mark.parametrize("shape", [(3, 99), (3, 101), (100,), (3, 100, 1)])
+def test_generate_refuses_z_of_wrong_shape(generator, shape):
+    with pytest.raises(ValueError, match=r"^z must have shape \(n, 100\)"):
+        gh.generate(generator, np.zeros(shape, np.float32))
+
+
+def test_build_generator_bad_latent_dim():
+    with pytest.raises(ValueError, match="latent_dim"):
+        gh.build_generator(0)
+    with pytest.raises(TypeError, match="latent_dim"):
+        gh.build_generator(10.0)
+
+
+# --- Same seed, same digits: across processes ---------------------------------------
+
+BUILD = """
+import os, sys, keras, gan_helpers as gh
+keras.utils.set_random_seed(123)
+part = os.path.join(os.path.dirname(sys.argv[1]), "part.keras")
+gh.build_generator().save(part)
+os.replace(part, sys.argv[1])  # the samplers never see half a file
+"""
+
+SAMPLE = """
+import hashlib, os, sys, time, keras, gan_helpers as gh
+deadline = time.monotonic() + 100
+while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+g = keras.models.load_model(sys.argv[1])
+for seed in (0, 1):
+    print(seed, hashlib.sha256(gh.sample_digits(g, 8, seed=seed).tobytes()).hexdigest())
+"""
+
+
+def _hashes(stdout: str) -> dict[str, str]:
+    return dict(line.split() for line in stdout.splitlines() if line[:2] in ("0 ", "1 "))
+
+
+def test_sample_digits_identical_across_processes(tmp_path):
+    """A generator built and saved in one process samples the same bytes in two others.
+
+    All three interpreters start at once (importing TensorFlow is the slow part);
+    the samplers wait for the builder's file.
+    """
+    model = tmp_path / "generator.keras"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(model)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for code in (BUILD, SAMPLE, SAMPLE)]
+    outputs = [p.communicate(timeout=150) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err
+    first, second = (_hashes(out) for out, _ in outputs[1:])
+    assert set(first) == {"0", "1"}
+    assert first == second
+    assert first["0"] != first["1"]
+    # This process, after everything else the test session did, agrees too.
+    here = keras.models.load_model(model)
+    assert hashlib.sha256(gh.sample_digits(here, 8, seed=0).tobytes()).hexdigest() == first["0"]
