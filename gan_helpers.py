@@ -1037,8 +1037,12 @@ _COMPARED = [("frechet_distance", "Fréchet distance ↓"), ("classifier_score",
              ("precision", "precision ↑"), ("recall", "recall ↑")]
 
 
-def compare_runs(run_dirs: dict[str, str | os.PathLike[str]]) -> dict[str, Any]:
-    """Settings, total training seconds and evaluation.json figures of several runs, side by side (05_evaluate)."""
+def compare_runs(run_dirs: dict[str, str | os.PathLike[str]], time_alone: bool = False) -> dict[str, Any]:
+    """Settings, training seconds and evaluation.json figures of several runs, side by side (05_evaluate).
+
+    ``seconds`` is what the runs recorded; with ``time_alone`` each run's
+    batch size is also timed here, one at a time, for seconds on an idle machine.
+    """
     if not run_dirs:
         raise ValueError("run_dirs must name at least one run folder")
     runs: dict[str, Any] = {}
@@ -1054,6 +1058,9 @@ def compare_runs(run_dirs: dict[str, str | os.PathLike[str]]) -> dict[str, Any]:
         runs[name] = {"settings": {k: config[k] for k in ("learning_rate", "beta_1", "batch_size")},
                       "epochs": len(history["epoch"]), "seconds": round(sum(history["seconds"]), 1),
                       **{k: evaluation["generator"][k] for k, _ in _COMPARED}, "n": evaluation["generator"]["n"]}
+        if time_alone:
+            epoch = estimate_epoch_seconds(config["batch_size"], steps=20)
+            runs[name]["seconds_timed_alone"] = round(epoch * runs[name]["epochs"], 1)
         floor = evaluation["real_vs_real"]
     return {"runs": runs, "real_vs_real": {k: floor[k] for k, _ in _COMPARED}}
 
@@ -1068,7 +1075,9 @@ def format_comparison(comparison: dict[str, Any], markdown: bool = False) -> str
             ["epochs", *(str(r["epochs"]) for r in runs.values()), ""]]
     rows += [[label, *(f"{r[key]:.3f}" for r in runs.values()), f"{comparison['real_vs_real'][key]:.3f}"]
              for key, label in _COMPARED]
-    rows.append(["training seconds", *(f"{r['seconds']:,.0f}" for r in runs.values()), ""])
+    if all("seconds_timed_alone" in r for r in runs.values()):
+        rows.append(["training seconds, timed alone", *(f"{r['seconds_timed_alone']:,.0f}" for r in runs.values()), ""])
+    rows.append(["training seconds, as recorded", *(f"{r['seconds']:,.0f}" for r in runs.values()), ""])
     rows.append(["n (images evaluated)", *(f"{r['n']:,}" for r in runs.values()), ""])
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -1161,6 +1170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     m.add_argument("runs", nargs="+", help="NAME=RUN_DIR, each evaluated with `evaluate` first")
     m.add_argument("--save", type=Path, default=None, help="also write the comparison as JSON here")
     m.add_argument("--description", default="")
+    m.add_argument("--time-alone", action="store_true", help="also time each run's step alone here")
     c = sub.add_parser("train-classifier", help="retrain the evaluation classifier (data/pretrained/)")
     c.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
     c.add_argument("--epochs", type=int, default=6)
@@ -1176,7 +1186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "compare":
         pairs = dict(item.split("=", 1) for item in args.runs)
-        comparison = {"description": args.description, "machine": device_report(), **compare_runs(pairs)}
+        comparison = {"description": args.description, "machine": device_report(),
+                      **compare_runs(pairs, args.time_alone)}
         print(format_comparison(comparison) + "\n\n" + format_comparison(comparison, markdown=True))
         if args.save:
             _atomic_write_json(args.save, comparison)
@@ -1189,10 +1200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         epoch = estimate_epoch_seconds(args.batch_size)
         full = epoch * EPOCHS
         quick = epoch * QUICK_EPOCHS * QUICK_N_TRAIN / 60_000
+        notebooks = len(list((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
         print(f"{device_report()}\nOne epoch on 60,000 images: about {epoch / 60:.1f} min here, "
               f"so the full series (training {EPOCHS} epochs) takes about {full / 3600:.1f} h.\n"
               f"Quick mode (GAN_QUICK=1 make run): {QUICK_EPOCHS} epochs on {QUICK_N_TRAIN:,} images, "
-              f"about {quick / 60 + 2:.0f} min including notebook start-up.")
+              f"about {quick / 60 + notebooks:.0f} min for its {notebooks} notebooks (about a minute each besides training).")
         return 0
 
     (x_train, _), _ = load_mnist(args.mnist)
