@@ -923,7 +923,7 @@ def digit_histogram(images: Any) -> dict[str, Any]:
     labels = classifier_probabilities(_at_least("images", images, 1)).argmax(1)
     shares = np.bincount(labels, minlength=10) / len(labels)
     nonzero = shares[shares > 0]
-    return {"shares": shares, "coverage_entropy": float(-(nonzero * np.log(nonzero)).sum() / np.log(10)),
+    return {"shares": shares, "coverage_entropy": max(0.0, float(-(nonzero * np.log(nonzero)).sum() / np.log(10))),
             "min_share": float(shares.min()), "n": int(len(labels))}
 
 
