@@ -1159,6 +1159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--checkpoint-every", type=int, default=CHECKPOINT_EVERY)
     t.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--frechet-every", type=int, default=0,
+                   help="measure the Fréchet distance every N epochs (0: never)")
+    t.add_argument("--frechet-n", type=int, default=1_000)
     t.add_argument("--mnist", type=Path, default=None, help="path to mnist.npz")
     t.add_argument("--gif", action="store_true", help="write progress.gif from the frames at the end")
     e = sub.add_parser("estimate", help="time a few steps and predict how long `make run` takes")
@@ -1211,7 +1214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = train(args.out, epochs=args.epochs, batch_size=args.batch_size,
                 learning_rate=args.learning_rate, beta_1=args.beta_1, latent_dim=args.latent_dim,
                 checkpoint_every=args.checkpoint_every, n_train=args.n_train, seed=args.seed,
-                x_train=x_train, verbose=2)
+                x_train=x_train, frechet_every=args.frechet_every, frechet_n=args.frechet_n, verbose=2)
     if args.gif:
         print("wrote", make_gif(run.out_dir / "frames", run.out_dir / "progress.gif"))
     return 0
