@@ -14,7 +14,7 @@ OUT    := outputs$(if $(filter 1 true yes,$(GAN_QUICK)),/quick)
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test lab estimate clean-outputs
+.PHONY: setup run test lab estimate bench bench-explorer clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,12 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+bench: setup           ## every benchmark script in benchmarks/ (prints figures, asserts nothing)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
+
+bench-explorer: setup  ## latent explorer: slider-update latency, median and 95th percentile
+	@$(BIN)/python benchmarks/explorer_latency.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -9,7 +9,8 @@ names the notebook. Sections follow the teaching order:
 4. Losses, train step, training   (03_train_dcgan)
 5. Pictures: grids, frames, GIF   (04_progress_gif)
 6. Evaluation: metrics            (05_evaluate)
-7. Command line                   (``python -m gan_helpers train ...``)
+7. Latent space and explorer      (06_latent_explorer)
+8. Command line                   (``python -m gan_helpers train ...``)
 
 Importing this module has no side effects beyond importing its libraries.
 """
@@ -664,6 +665,92 @@ def trained_run_dir(train_if_missing: bool = True) -> Path:
     return short
 
 
+PRETRAINED_GENERATOR_PATH = PROJECT_ROOT / "data" / "pretrained" / "dcgan_generator.keras"
+
+
+def load_keras_file(path: str | os.PathLike[str], what: str, remedy: str) -> keras.Model:
+    """Load a ``.keras`` file, or raise an error naming the file, what it should hold and how to get it (05_evaluate)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no {what} at {path}; {remedy}")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # truncated zip, HTML error page, another format...
+        raise ValueError(f"path: {path} is not a loadable Keras file ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else ''}); {remedy}") from error
+
+
+def load_pretrained_generator(path: str | os.PathLike[str] | None = None) -> keras.Model:
+    """The generator the kit ships, trained by ``train`` on all 60k digits; its record is the .json beside it (06_latent_explorer)."""
+    path = Path(path) if path is not None else PRETRAINED_GENERATOR_PATH
+    generator = load_keras_file(path, "pretrained generator",
+                                "restore it with `git checkout -- data/pretrained` or export your own run with "
+                                "`python -m gan_helpers export --run outputs/dcgan`")
+    try:
+        latent_dim_of(generator)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"path: {path} does not hold a generator: {error}") from error
+    return generator
+
+
+def trained_generator(source: str = "auto") -> tuple[keras.Model, str]:
+    """A trained generator and a sentence saying which: your full run from 03 when present, else the pretrained one (05_evaluate).
+
+    ``source="auto"`` takes the latest checkpoint of the full-mode run in
+    ``outputs/dcgan`` (03_train_dcgan) and otherwise the kit's pretrained
+    generator; quick-mode runs are never used, because 4 short epochs draw
+    blobs. ``"yours"`` or ``"pretrained"`` force one.
+    """
+    if source not in ("auto", "yours", "pretrained"):
+        raise ValueError(f"source must be 'auto', 'yours' or 'pretrained', got {source!r}")
+    run = Path(os.environ.get("GAN_OUTPUTS", PROJECT_ROOT / "outputs")) / "dcgan"
+    epochs = checkpoint_epochs(run)
+    if source == "yours" or (source == "auto" and epochs):
+        if not epochs:
+            raise FileNotFoundError(f"source='yours': no checkpoints in {run}; run 03_train_dcgan (full mode) first")
+        return (load_generator_from_checkpoint(run),
+                f"your generator from 03_train_dcgan ({run}, epoch {epochs[-1]})")
+    generator = load_pretrained_generator()
+    record_path = PRETRAINED_GENERATOR_PATH.with_suffix(".json")
+    about = ""
+    if record_path.is_file():
+        record = json.loads(record_path.read_text())
+        about = (f", {record['epochs']} epochs of {record['images_per_epoch']:,} digits, Fréchet distance "
+                 f"{record['evaluation']['generator']['frechet_distance']:.2f} at n = 10,000")
+    why = "no full run in outputs/dcgan" if source == "auto" else "asked for"
+    return generator, f"the kit's pretrained generator ({why}; {PRETRAINED_GENERATOR_PATH.name}{about})"
+
+
+def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] = PRETRAINED_GENERATOR_PATH,
+                     *, epoch: int | None = None, n_eval: int = 10_000) -> dict[str, Any]:
+    """Save a run's generator in Keras' native format with a JSON record: settings, epochs, time, machine, evaluation (03_train_dcgan)."""
+    run_dir = Path(run_dir)
+    generator = load_generator_from_checkpoint(run_dir, epoch)
+    epoch = epoch if epoch is not None else checkpoint_epochs(run_dir)[-1]
+    config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+    history = _history_up_to(run_dir, epoch)
+    evaluation = evaluate_generator(generator, n_eval)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    generator.save(tmp)
+    os.replace(tmp, path)
+    seconds = sum(history.get("seconds", []))
+    per_epoch = [round(r * t) for r, t in zip(history.get("images_per_second", []), history.get("seconds", []))]
+    record = {"epochs": epoch, "images_per_epoch": per_epoch[-1] if per_epoch else None, "settings": config,
+              "train_seconds": round(seconds, 1),
+              "images_per_second": round(float(np.median(history["images_per_second"])), 1)
+              if history.get("images_per_second") else None,
+              "machine": f"{device_report()}; {platform.platform()}",
+              "frechet_by_epoch": dict(zip(history.get("epoch", []), history.get("frechet", []))),
+              "evaluation": evaluation, "parameters": generator.count_params(),
+              "exported": time.strftime("%Y-%m-%d"),
+              "trained_with": f"python -m gan_helpers train --epochs {epoch} --out RUN (the settings above), "
+                              f"then python -m gan_helpers export --run RUN"}
+    _atomic_write_json(path.with_suffix(".json"), record)
+    return record
+
+
 # ---------------------------------------------------------------------------
 # 5. Pictures: grids, frames, the GIF, plots
 # ---------------------------------------------------------------------------
@@ -856,13 +943,7 @@ def load_classifier(path: str | os.PathLike[str] | None = None) -> tuple[keras.M
     path = Path(path) if path is not None else CLASSIFIER_PATH
     key = str(path)
     if key not in _classifier_cache:
-        if not path.is_file():
-            raise FileNotFoundError(f"path: no classifier at {path}; retrain it with "
-                                    "`python -m gan_helpers train-classifier`")
-        try:
-            model = keras.models.load_model(path)
-        except Exception as error:  # truncated zip, wrong format...
-            raise ValueError(f"{path} is not a loadable Keras model ({error})") from error
+        model = load_keras_file(path, "classifier", "retrain it with `python -m gan_helpers train-classifier`")
         features = keras.Model(model.inputs[0], model.get_layer("features").output, name="features")
         _classifier_cache[key] = (model, features)
     return _classifier_cache[key]
@@ -975,8 +1056,21 @@ def nearest_training_neighbours(images: Any, x_train: Any, chunk: int = 1_024) -
 
 
 def image_statistics(images: Any) -> dict[str, np.ndarray]:
-    """Per-image ink (mean intensity 0-1), ink area (pixels > 50%) and stroke thickness ≈ 2·area/perimeter (05_evaluate)."""
+    """Per-image ink, area, stroke thickness, slant and width, all from pixels (05_evaluate).
+
+    ink: mean intensity (0-1); area: pixels above 50%; thickness ≈ 2·area/perimeter;
+    slant: horizontal shift of ink per row upwards (>0 leans right, ≈ tan of the lean);
+    width: ink-weighted standard deviation of the column (pixels).
+    """
     x = to_uint8(_at_least("images", images, 1)).astype(np.float32) / 255
+    mass = np.maximum(x.sum((1, 2)), 1e-6)
+    rows, cols = np.arange(28, dtype=np.float32)[:, None], np.arange(28, dtype=np.float32)[None, :]
+    r_mean = (x * rows).sum((1, 2)) / mass
+    c_mean = (x * cols).sum((1, 2)) / mass
+    dr, dc = rows - r_mean[:, None, None], cols - c_mean[:, None, None]
+    r_var = np.maximum((x * dr * dr).sum((1, 2)) / mass, 1e-6)
+    slant = -(x * dr * dc).sum((1, 2)) / mass / r_var   # rows grow downwards, hence the minus
+    width = np.sqrt((x * dc * dc).sum((1, 2)) / mass)
     on = x > 0.5
     # perimeter: edges between an 'on' pixel and an 'off' neighbour (4-connectivity), borders padded off
     padded = np.pad(on, ((0, 0), (1, 1), (1, 1)))
@@ -984,7 +1078,7 @@ def image_statistics(images: Any) -> dict[str, np.ndarray]:
                     for a in (1, 2) for s in (1, -1))
     area = on.sum((1, 2))
     return {"ink": x.mean((1, 2)), "area": area.astype(np.float32),
-            "thickness": 2 * area / np.maximum(perimeter, 1)}
+            "thickness": 2 * area / np.maximum(perimeter, 1), "slant": slant, "width": width}
 
 
 def evaluate_images(fake: Any, real: Any, *, k: int = 3) -> dict[str, Any]:
@@ -1128,7 +1222,286 @@ def plot_image_statistics(real: Any, fake: Any, labels: Sequence[str] = ("real",
 
 
 # ---------------------------------------------------------------------------
-# 7. Command line: python -m gan_helpers train --epochs N --out DIR
+# 7. Latent space: directions, interpolation, the explorer
+# ---------------------------------------------------------------------------
+
+def _latent_vector(name: str, z: Any, latent_dim: int | None = None) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 1 or (latent_dim is not None and z.shape[0] != latent_dim):
+        expected = f"({latent_dim},)" if latent_dim is not None else "(latent_dim,)"
+        raise ValueError(f"{name} must be one latent vector of shape {expected}, got shape {z.shape}")
+    if not np.isfinite(z).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return z
+
+
+def interpolate(z0: Any, z1: Any, steps: int | Sequence[float] = 8, method: str = "slerp") -> np.ndarray:
+    """Points from z0 to z1 on the straight line ('linear') or the great circle ('slerp'); steps is a count or a list of t in [0, 1] (06_latent_explorer).
+
+    Spherical interpolation keeps |z| near the ≈ √latent_dim shell where a
+    Gaussian z almost always lies; the straight line cuts through the less
+    likely inside (|z| dips by √2 half-way between two independent z).
+    """
+    z0 = _latent_vector("z0", z0)
+    z1 = _latent_vector("z1", z1, z0.shape[0])
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        t = np.linspace(0.0, 1.0, _check_int("steps", steps, minimum=2))
+    else:
+        t = np.asarray(steps, dtype=np.float64)
+        if t.ndim != 1 or not len(t) or not ((t >= 0) & (t <= 1)).all():
+            raise ValueError(f"steps must be a count >= 2 or a list of t values in [0, 1], got {steps!r}")
+    if method not in ("linear", "slerp"):
+        raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
+    t = t[:, None]
+    cos = np.dot(z0, z1) / max(np.linalg.norm(z0) * np.linalg.norm(z1), 1e-12)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if method == "linear" or np.sin(omega) < 1e-6:  # (anti)parallel: the circle is not defined
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    return ((np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)).astype(np.float32)
+
+
+def _unit(name: str, v: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(v)
+    if not np.isfinite(norm) or norm < 1e-12:
+        raise ValueError(f"{name} is zero (or not finite) and has no direction")
+    return (v / norm).astype(np.float32)
+
+
+ATTRIBUTES = ("thickness", "slant", "width")
+
+
+def attribute_directions(generator: keras.Model, n: int = 4_096, seed: int = 0,
+                         attributes: Sequence[str] = ATTRIBUTES) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Unit z directions along which measured attributes grow, by least squares on n samples, and each fit's R² (06_latent_explorer).
+
+    Label n generated digits with a measurement (``image_statistics``), fit
+    attribute ≈ w·z + b, and take w/|w| (the idea of InterFaceGAN, Shen et al. 2020).
+    """
+    latent_dim = latent_dim_of(generator)
+    _check_int("n", n, minimum=latent_dim + 2)
+    z = latent_vectors(n, latent_dim, seed)
+    stats = image_statistics(to_uint8(generate(generator, z)))
+    unknown = [a for a in attributes if a not in stats]
+    if unknown or not attributes:
+        raise ValueError(f"attributes must name some of {sorted(stats)}, got {list(attributes)}")
+    design = np.hstack([z, np.ones((n, 1), np.float32)]).astype(np.float64)
+    directions, r2 = {}, {}
+    for name in attributes:
+        a = stats[name].astype(np.float64)
+        coef, *_ = np.linalg.lstsq(design, a, rcond=None)
+        residual = a - design @ coef
+        r2[name] = float(1 - residual.var() / max(a.var(), 1e-12))
+        directions[name] = _unit(f"the fitted {name} direction", coef[:-1])
+    return directions, r2
+
+
+def principal_directions(generator: keras.Model, k: int = 2, n: int = 4_096,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """k unit z directions that move the images along their top principal components, and each PC's share of variance (06_latent_explorer).
+
+    PCA of n generated images, then a least-squares map from PC coordinates back
+    to z (the idea of GANSpace, Härkönen et al. 2020, applied to the output).
+    """
+    latent_dim = latent_dim_of(generator)
+    _check_int("k", k)
+    _check_int("n", n, minimum=max(latent_dim, k) + 2)
+    z = latent_vectors(n, latent_dim, seed).astype(np.float64)
+    x = generate(generator, z.astype(np.float32)).reshape(n, -1).astype(np.float64)
+    x -= x.mean(0)
+    _, singular, vt = np.linalg.svd(x, full_matrices=False)
+    coords = x @ vt[:k].T                                   # (n, k) PC coordinates
+    basis, *_ = np.linalg.lstsq(coords, z, rcond=None)      # z ≈ coords @ basis
+    share = singular[:k] ** 2 / (singular ** 2).sum()
+    return np.stack([_unit(f"principal direction {i + 1}", b) for i, b in enumerate(basis)]), share
+
+
+def explorer_directions(generator: keras.Model, n: int = 4_096, seed: int = 0) -> dict[str, np.ndarray]:
+    """The explorer's sliders: thickness, slant, width and the top two principal directions (06_latent_explorer)."""
+    named, _ = attribute_directions(generator, n, seed)
+    principal, _ = principal_directions(generator, 2, n, seed)
+    return {**named, "PC 1": principal[0], "PC 2": principal[1]}
+
+
+def neighbourhood(z: Any, d1: Any, d2: Any, steps: int = 5, span: float = 2.0) -> np.ndarray:
+    """A steps×steps grid of z's around z: rows move along d1, columns along d2, ±span (06_latent_explorer)."""
+    z = _latent_vector("z", z)
+    d1, d2 = (_unit(name, _latent_vector(name, d, z.shape[0])) for name, d in (("d1", d1), ("d2", d2)))
+    _check_int("steps", steps, minimum=2)
+    if not span > 0:
+        raise ValueError(f"span must be > 0, got {span}")
+    a = np.linspace(-span, span, steps)
+    return np.stack([z + r * d1 + c * d2 for r in a for c in a]).astype(np.float32)
+
+
+def png_bytes(image: Any, scale: int = 8) -> bytes:
+    """One 28×28 digit as PNG bytes, enlarged scale× with crisp pixels, for ipywidgets.Image (06_latent_explorer)."""
+    shape = np.shape(image)
+    if shape not in ((28, 28), (28, 28, 1), (1, 28, 28), (1, 28, 28, 1)):
+        raise ValueError(f"image must be one 28×28 image, got shape {shape}")
+    picture = to_uint8(np.reshape(image, (1, 28, 28)))[0]
+    _check_int("scale", scale)
+    return iio.imwrite("<bytes>", picture.repeat(scale, 0).repeat(scale, 1), extension=".png")
+
+
+class _DigitDrawer:
+    """Draws one z fast: the generator (and optionally the classifier) under one tf.function."""
+
+    def __init__(self, generator: keras.Model, classify: bool) -> None:
+        self.latent_dim = latent_dim_of(generator)
+        classifier = load_classifier()[0] if classify else None
+
+        @tf.function(input_signature=[tf.TensorSpec([1, self.latent_dim], tf.float32)])
+        def draw(z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            image = generator(z, training=False)
+            probs = (tf.nn.softmax(classifier(image, training=False)) if classifier is not None
+                     else tf.zeros([1, 10]))
+            return image, probs
+
+        self._draw = draw
+
+    def __call__(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        image, probs = self._draw(tf.constant(z[None], tf.float32))
+        return image.numpy()[0, :, :, 0], probs.numpy()[0]
+
+
+class LatentExplorer:
+    """Sliders along named z directions, a seed box, 'new random z' and a neighbourhood grid, drawn as PNG in ipywidgets.Image (06_latent_explorer).
+
+    Uses only widgets that exist in ipywidgets 7.7 (Colab) and 8 (JupyterLab 4).
+    Display it by leaving it as a cell's last expression, or ``display(explorer)``.
+    """
+
+    def __init__(self, generator: keras.Model, directions: dict[str, Any] | None = None, *,
+                 seed: int = 0, span: float = 3.0, scale: int = 8, classify: bool = True) -> None:
+        import ipywidgets as widgets
+
+        self.latent_dim = latent_dim_of(generator)
+        self.generator = generator
+        directions = explorer_directions(generator) if directions is None else directions
+        if not isinstance(directions, dict) or not directions:
+            raise ValueError("directions must be a non-empty dict of name -> latent vector")
+        self.directions = {str(name): _unit(f"directions[{name!r}]",
+                                            _latent_vector(f"directions[{name!r}]", d, self.latent_dim))
+                           for name, d in directions.items()}
+        _check_int("seed", seed, minimum=0)
+        if not span > 0:
+            raise ValueError(f"span must be > 0, got {span}")
+        self.scale = _check_int("scale", scale)
+        self._drawer = _DigitDrawer(generator, classify)
+        self._rng = np.random.default_rng(seed)
+        self.updates = 0
+
+        self.sliders = {name: widgets.FloatSlider(value=0.0, min=-span, max=span, step=0.1, description=name,
+                                                  continuous_update=True, readout_format="+.1f")
+                        for name in self.directions}
+        self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
+        self.random_button = widgets.Button(description="new random z")
+        self.reset_button = widgets.Button(description="reset sliders")
+        self.grid_button = widgets.Button(description="neighbourhood grid")
+        self.image = widgets.Image(format="png")
+        self.grid_image = widgets.Image(format="png", layout=widgets.Layout(display="none"))  # until asked for
+        self.readout = widgets.HTML()
+        for slider in self.sliders.values():
+            slider.observe(self.update, names="value")
+        self.seed_box.observe(self._new_seed, names="value")
+        self.random_button.on_click(lambda _: setattr(self.seed_box, "value", int(self._rng.integers(2**31 - 1))))
+        self.reset_button.on_click(lambda _: self.reset())
+        self.grid_button.on_click(lambda _: self.show_neighbourhood())
+        self.widget = widgets.VBox([
+            widgets.HBox([self.image, widgets.VBox([self.readout, *self.sliders.values()])]),
+            widgets.HBox([self.seed_box, self.random_button, self.reset_button, self.grid_button]),
+            self.grid_image])
+        self.widget.add_class("gan-explorer")
+        self._base = latent_vectors(1, self.latent_dim, seed)[0]
+        self.update()
+
+    @property
+    def z(self) -> np.ndarray:
+        """The current latent vector: the seed's z plus each slider's value times its direction."""
+        z = self._base.astype(np.float64).copy()
+        for name, slider in self.sliders.items():
+            z += slider.value * self.directions[name]
+        return z.astype(np.float32)
+
+    def update(self, change: Any = None) -> None:
+        """Redraw the digit for the current z (called by every slider)."""
+        z = self.z
+        image, probs = self._drawer(z)
+        self.image.value = png_bytes(image, self.scale)
+        read = (f"classifier reads <b>{probs.argmax()}</b> ({probs.max():.0%})<br>" if probs.any() else "")
+        self.readout.value = f"{read}seed {self.seed_box.value} · |z| = {np.linalg.norm(z):.1f}"
+        self.updates += 1
+
+    def _new_seed(self, change: Any) -> None:
+        self._base = latent_vectors(1, self.latent_dim, int(change["new"]))[0]
+        self.update()
+
+    def reset(self) -> None:
+        """Put every slider back to 0, redrawing once."""
+        for slider in self.sliders.values():
+            slider.unobserve(self.update, names="value")
+            slider.value = 0.0
+            slider.observe(self.update, names="value")
+        self.update()
+
+    def show_neighbourhood(self, steps: int = 5, span: float = 2.0) -> np.ndarray:
+        """Draw the grid around the current z along the first two directions; returns the images."""
+        d1, d2 = list(self.directions.values())[:2] if len(self.directions) > 1 else \
+            (list(self.directions.values())[0], _unit("d2", self._rng.standard_normal(self.latent_dim)))
+        images = generate(self.generator, neighbourhood(self.z, d1, d2, steps, span))
+        self.grid_image.value = iio.imwrite("<bytes>", image_grid(images, steps, steps, scale=3), extension=".png")
+        self.grid_image.layout.display = ""
+        return images
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+        display(self.widget)
+
+
+class InterpolationExplorer:
+    """A slider t from 0 to 1 between two seeds' z, drawing the linear and the spherical path side by side (06_latent_explorer)."""
+
+    def __init__(self, generator: keras.Model, seed_a: int = 0, seed_b: int = 1, *, scale: int = 6) -> None:
+        import ipywidgets as widgets
+
+        self.latent_dim = latent_dim_of(generator)
+        self.scale = _check_int("scale", scale)
+        self._drawer = _DigitDrawer(generator, classify=False)
+        self.seed_a = widgets.BoundedIntText(value=_check_int("seed_a", seed_a, minimum=0), min=0,
+                                             max=2**31 - 1, description="seed A")
+        self.seed_b = widgets.BoundedIntText(value=_check_int("seed_b", seed_b, minimum=0), min=0,
+                                             max=2**31 - 1, description="seed B")
+        self.t = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.02, description="t",
+                                     continuous_update=True, readout_format=".2f")
+        self.images = {m: widgets.Image(format="png") for m in ("linear", "slerp")}
+        self.readout = widgets.HTML()
+        for w in (self.t, self.seed_a, self.seed_b):
+            w.observe(self.update, names="value")
+        self.widget = widgets.VBox([
+            widgets.HBox([widgets.VBox([widgets.HTML(f"<b>{m}</b>"), img]) for m, img in self.images.items()]),
+            self.readout, self.t, widgets.HBox([self.seed_a, self.seed_b])])
+        self.widget.add_class("gan-interpolation")
+        self.updates = 0
+        self.update()
+
+    def update(self, change: Any = None) -> None:
+        """Redraw both paths' digits at the slider's t."""
+        za, zb = (latent_vectors(1, self.latent_dim, s.value)[0] for s in (self.seed_a, self.seed_b))
+        norms = []
+        for method, widget in self.images.items():
+            z = interpolate(za, zb, [self.t.value], method)[0]
+            widget.value = png_bytes(self._drawer(z)[0], self.scale)
+            norms.append(f"{method}: |z| = {np.linalg.norm(z):.1f}")
+        self.readout.value = " · ".join(norms)
+        self.updates += 1
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+        display(self.widget)
+
+
+# ---------------------------------------------------------------------------
+# 8. Command line: python -m gan_helpers train --epochs N --out DIR
 # ---------------------------------------------------------------------------
 
 def estimate_epoch_seconds(batch_size: int = BATCH_SIZE, steps: int = 8,
@@ -1174,6 +1547,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     m.add_argument("--save", type=Path, default=None, help="also write the comparison as JSON here")
     m.add_argument("--description", default="")
     m.add_argument("--time-alone", action="store_true", help="also time each run's step alone here")
+    x = sub.add_parser("export", help="save a run's generator as .keras with a record (default: the kit's pretrained file)")
+    x.add_argument("--run", type=Path, required=True, help="run folder with checkpoints/")
+    x.add_argument("--to", type=Path, default=PRETRAINED_GENERATOR_PATH)
+    x.add_argument("--epoch", type=int, default=None, help="checkpointed epoch (default: the latest)")
+    x.add_argument("--n", type=int, default=10_000, help="samples for the recorded evaluation")
     c = sub.add_parser("train-classifier", help="retrain the evaluation classifier (data/pretrained/)")
     c.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
     c.add_argument("--epochs", type=int, default=6)
@@ -1194,6 +1572,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_comparison(comparison) + "\n\n" + format_comparison(comparison, markdown=True))
         if args.save:
             _atomic_write_json(args.save, comparison)
+        return 0
+    if args.command == "export":
+        record = export_generator(args.run, args.to, epoch=args.epoch, n_eval=args.n)
+        print(format_evaluation(record["evaluation"]))
+        print(f"wrote {args.to} and {args.to.with_suffix('.json')} (epoch {record['epochs']})")
         return 0
     if args.command == "train-classifier":
         print(json.dumps(train_classifier(args.out, epochs=args.epochs, seed=args.seed), indent=1))

@@ -1,0 +1,86 @@
+"""How long one latent-explorer update takes (06_latent_explorer, issue: median and p95 under 50 ms).
+
+Builds gh.LatentExplorer on the pretrained generator, warms it up, then moves a
+random slider to a random value `moves` times, timing each change from the
+slider's new value to the new PNG in the ipywidgets.Image (the whole Python
+side of an update: z, generator + classifier, PNG encoding, widget state).
+It also times the parts, and the matplotlib redraw the explorer avoids.
+Run: make bench-explorer   (or .venv/bin/python benchmarks/explorer_latency.py --moves 500)
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+
+import gan_helpers as gh  # noqa: E402
+
+
+def summary(name: str, seconds: list[float]) -> str:
+    ms = 1_000 * np.asarray(seconds)
+    return (f"{name:<38} median {np.median(ms):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms   "
+            f"max {ms.max():6.1f} ms   (n = {len(ms)})")
+
+
+def main(moves: int = 300, seed: int = 0) -> None:
+    generator = gh.load_pretrained_generator()
+    explorer = gh.LatentExplorer(generator, gh.explorer_directions(generator, n=1_024), seed=seed)
+    rng = np.random.default_rng(seed)
+    sliders = list(explorer.sliders.values())
+    for _ in range(20):  # warm-up: tracing, caches
+        sliders[0].value = round(float(rng.uniform(-3, 3)), 1)
+
+    updates, draw, encode = [], [], []
+    for _ in range(moves):
+        slider = sliders[rng.integers(len(sliders))]
+        value = round(float(rng.uniform(-3, 3)), 1)
+        if value == slider.value:
+            value = -value if value else 0.1
+        count = explorer.updates
+        start = time.perf_counter()
+        slider.value = value
+        updates.append(time.perf_counter() - start)
+        assert explorer.updates == count + 1, "every slider move must redraw exactly once"
+    for _ in range(moves):
+        z = explorer.z
+        start = time.perf_counter()
+        image, _ = explorer._drawer(z)
+        draw.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        gh.png_bytes(image, explorer.scale)
+        encode.append(time.perf_counter() - start)
+
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(2.5, 2.5))
+    redraw = []
+    for _ in range(min(moves, 50)):
+        image, _ = explorer._drawer(explorer.z)
+        start = time.perf_counter()
+        ax.clear()
+        ax.imshow(image, cmap="gray")
+        ax.axis("off")
+        fig.savefig(io.BytesIO(), format="png")
+        redraw.append(time.perf_counter() - start)
+
+    print(gh.device_report())
+    print(summary("explorer update (slider -> new PNG)", updates))
+    print(summary("  of which generator + classifier", draw))
+    print(summary("  of which PNG encoding (224x224)", encode))
+    print(summary("matplotlib redraw instead of PNG", redraw))
+    verdict = "meets" if np.percentile(updates, 95) < 0.050 else "MISSES"
+    print(f"target: median and p95 under 50 ms -> {verdict} it")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    main(args.moves, args.seed)
