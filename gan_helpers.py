@@ -69,6 +69,8 @@ def data_dir() -> Path:
 
 def output_dir(name: str = "") -> Path:
     """Folder for what runs write: $GAN_OUTPUTS or ``outputs/``, plus ``quick/`` in quick mode (03_train_dcgan)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string (a folder name), got {type(name).__name__}")
     root = Path(os.environ.get("GAN_OUTPUTS", PROJECT_ROOT / "outputs"))
     if quick_mode():
         root = root / "quick"
@@ -103,6 +105,8 @@ def device_report() -> str:
 
 def show_source(function: Callable[..., Any]) -> None:
     """Display a helper's source in the notebook, so the lesson shows the code it runs (03_train_dcgan)."""
+    if not (inspect.isfunction(function) or inspect.ismethod(function) or inspect.isclass(function)):
+        raise TypeError(f"function must be a Python function or class, got {type(function).__name__}")
     source = inspect.getsource(function)
     try:
         from IPython.display import Code, display
@@ -346,19 +350,35 @@ def sample_digits(generator: keras.Model, n: int, seed: int = 0) -> np.ndarray:
 _bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
 
+def _logits(name: str, logits: Any) -> tf.Tensor:
+    """The discriminator's logits as a float tensor of shape (n, 1) or (n,), or a clear error."""
+    try:
+        logits = tf.convert_to_tensor(logits, dtype_hint=tf.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be numbers (the discriminator's logits), got {type(logits).__name__}") from error
+    if not logits.dtype.is_floating:
+        raise TypeError(f"{name} must be floating-point logits, got dtype {logits.dtype.name}")
+    if logits.shape.rank not in (1, 2) or (logits.shape.rank == 2 and logits.shape[1] != 1):
+        raise ValueError(f"{name} must have shape (n, 1) or (n,), one logit per image, got {logits.shape}")
+    return logits
+
+
 def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     """BCE that pushes D(real) → 1 and D(fake) → 0 (03_train_dcgan)."""
+    real_logits, fake_logits = _logits("real_logits", real_logits), _logits("fake_logits", fake_logits)
     return (_bce(tf.ones_like(real_logits), real_logits)
             + _bce(tf.zeros_like(fake_logits), fake_logits))
 
 
 def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """Non-saturating generator loss −log D(G(z)): strong gradients while D wins (03_train_dcgan)."""
+    fake_logits = _logits("fake_logits", fake_logits)
     return _bce(tf.ones_like(fake_logits), fake_logits)
 
 
 def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """The original minimax form log(1 − D(G(z))), which saturates early in training (03_train_dcgan)."""
+    fake_logits = _logits("fake_logits", fake_logits)
     return -_bce(tf.zeros_like(fake_logits), fake_logits)
 
 
@@ -577,6 +597,8 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
 
 def restore_or_initialize(state: GANState, out_dir: Path) -> tuple[tf.train.CheckpointManager, int]:
     """Open the run's CheckpointManager and restore its latest checkpoint; returns (manager, epoch) (03_train_dcgan)."""
+    if not isinstance(state, GANState):
+        raise TypeError(f"state must be a GANState (gh.new_gan_state()), got {type(state).__name__}")
     ckpt_dir = Path(out_dir) / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     for orphan in ckpt_dir.glob("*_temp*"):  # left by a save killed half-way
@@ -621,6 +643,8 @@ def _drop_frames_after(frames_dir: Path, epoch: int) -> None:
 
 def checkpoint_epochs(out_dir: str | os.PathLike[str]) -> list[int]:
     """Epochs at which a run saved a checkpoint, oldest first (04_progress_gif)."""
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a path to a run folder, got {type(out_dir).__name__}")
     ckpt_dir = Path(out_dir) / "checkpoints"
     state = tf.train.get_checkpoint_state(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if state is None:
@@ -652,6 +676,8 @@ def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int |
 
 def trained_run_dir(train_if_missing: bool = True) -> Path:
     """03's run folder when it holds checkpoints, else a short quick-settings run of its own (04_progress_gif)."""
+    if not isinstance(train_if_missing, bool):
+        raise TypeError(f"train_if_missing must be True or False, got {train_if_missing!r}")
     run = output_dir("dcgan")
     if checkpoint_epochs(run):
         return run
@@ -723,7 +749,7 @@ def trained_generator(source: str = "auto") -> tuple[keras.Model, str]:
 
 def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] = PRETRAINED_GENERATOR_PATH,
                      *, epoch: int | None = None, n_eval: int = 10_000) -> dict[str, Any]:
-    """Save a run's generator in Keras' native format with a JSON record: settings, epochs, time, machine, evaluation (03_train_dcgan)."""
+    """Save a run's generator in Keras' native format, a JSON record (settings, epochs, time, machine, history, evaluation) and the run's progress GIF (03_train_dcgan)."""
     run_dir = Path(run_dir)
     generator = load_generator_from_checkpoint(run_dir, epoch)
     epoch = epoch if epoch is not None else checkpoint_epochs(run_dir)[-1]
@@ -735,6 +761,8 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     tmp = path.with_name(f".tmp-{path.name}")
     generator.save(tmp)
     os.replace(tmp, path)
+    if (run_dir / "frames").is_dir():
+        make_gif(run_dir / "frames", path.with_name(f"{path.stem}_progress.gif"), last_epoch=epoch)
     seconds = sum(history.get("seconds", []))
     per_epoch = [round(r * t) for r, t in zip(history.get("images_per_second", []), history.get("seconds", []))]
     record = {"epochs": epoch, "images_per_epoch": per_epoch[-1] if per_epoch else None, "settings": config,
@@ -743,6 +771,7 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
               if history.get("images_per_second") else None,
               "machine": f"{device_report()}; {platform.platform()}",
               "frechet_by_epoch": dict(zip(history.get("epoch", []), history.get("frechet", []))),
+              "history": history,
               "evaluation": evaluation, "parameters": generator.count_params(),
               "exported": time.strftime("%Y-%m-%d"),
               "trained_with": f"python -m gan_helpers train --epochs {epoch} --out RUN (the settings above), "
@@ -783,9 +812,12 @@ def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[st
 
 
 def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str],
-             duration_ms: int = 200, hold_last_ms: int = 1_500) -> Path:
-    """Looping GIF of every ``epoch_*.png`` in order, written atomically with imageio.v3 (04_progress_gif)."""
+             duration_ms: int = 200, hold_last_ms: int = 1_500, last_epoch: int | None = None) -> Path:
+    """Looping GIF of every ``epoch_*.png`` in order (up to ``last_epoch``), written atomically with imageio.v3 (04_progress_gif)."""
     frames = sorted(Path(frames_dir).glob("epoch_*.png"))
+    if last_epoch is not None:
+        _check_int("last_epoch", last_epoch, minimum=0)
+        frames = [f for f in frames if int(f.stem.split("_")[1]) <= last_epoch]
     if not frames:
         raise FileNotFoundError(f"frames_dir: no epoch_*.png frames in {frames_dir}")
     _check_int("duration_ms", duration_ms)
@@ -804,6 +836,8 @@ def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str
 
 def gif_info(gif_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Frame count, loop setting, frame durations (ms) and frame shape of a GIF (04_progress_gif)."""
+    if not Path(gif_path).is_file():
+        raise FileNotFoundError(f"gif_path: no GIF at {gif_path}")
     frames = iio.imread(gif_path, index=None)
     meta = iio.immeta(gif_path)
     durations = [iio.immeta(gif_path, index=i).get("duration") for i in range(len(frames))]
@@ -836,6 +870,11 @@ def plot_grid(images: Any, rows: int, cols: int, titles: Sequence[str] | None = 
 def plot_history(history: dict[str, list[float]]):
     """Loss curves, D's beliefs and (when measured) the Fréchet distance per epoch (04_progress_gif)."""
     import matplotlib.pyplot as plt
+
+    needed = ("epoch", "g_loss", "d_loss", "d_real", "d_fake")
+    if not isinstance(history, dict) or any(k not in history for k in needed):
+        raise ValueError(f"history must have the keys {needed} (gh.load_history or TrainingRun.history), "
+                         f"got {sorted(history) if isinstance(history, dict) else type(history).__name__}")
 
     measured = [(e, f) for e, f in zip(history["epoch"], history.get("frechet", [])) if f is not None]
     fig, axes = plt.subplots(1, 3 if measured else 2, figsize=(16 if measured else 11, 3.6))
@@ -982,6 +1021,10 @@ def frechet_distance(images_a: Any, images_b: Any) -> float:
 
 def frechet_from_features(fa: np.ndarray, fb: np.ndarray) -> float:
     """‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), computed with symmetric eigendecompositions (05_evaluate)."""
+    fa, fb = np.asarray(fa, dtype=np.float64), np.asarray(fb, dtype=np.float64)
+    if fa.ndim != 2 or fb.ndim != 2 or fa.shape[1] != fb.shape[1] or min(len(fa), len(fb)) < 2:
+        raise ValueError(f"fa and fb must be (n, d) feature arrays with the same d and n >= 2, "
+                         f"got {fa.shape} and {fb.shape}")
     mu_a, mu_b = fa.mean(0), fb.mean(0)
     cov_a, cov_b = np.cov(fa, rowvar=False), np.cov(fb, rowvar=False)
     # Tr((Σa Σb)^½) = Σ sqrt(eig(Σa^½ Σb Σa^½)), which is symmetric PSD: stable, no scipy needed.
@@ -1114,6 +1157,9 @@ def evaluate_generator(generator: keras.Model, n: int = 10_000, seed: int = 0,
 
 def format_evaluation(result: dict[str, Any]) -> str:
     """A plain-text table of evaluate_generator's figures beside the real-vs-real floor (05_evaluate)."""
+    if not isinstance(result, dict) or not {"generator", "real_vs_real", "nearest_neighbour_distance"} <= set(result):
+        raise ValueError("result must come from gh.evaluate_generator (keys generator, real_vs_real, "
+                         "nearest_neighbour_distance)")
     g, r = result["generator"], result["real_vs_real"]
     lines = [f"{'metric':<22}{'generator':>12}{'real vs real':>14}   (n = {g['n']:,})"]
     for key, better in [("frechet_distance", "lower"), ("classifier_score", "higher, max 10"),
@@ -1161,6 +1207,8 @@ def compare_runs(run_dirs: dict[str, str | os.PathLike[str]], time_alone: bool =
 
 def format_comparison(comparison: dict[str, Any], markdown: bool = False) -> str:
     """compare_runs' result as a plain-text or Markdown table, with the real-vs-real floor (05_evaluate)."""
+    if not isinstance(comparison, dict) or "runs" not in comparison or not comparison["runs"]:
+        raise ValueError("comparison must come from gh.compare_runs (a dict with non-empty 'runs')")
     runs = comparison["runs"]
     header = ["", *runs, "real vs real"]
     rows = [["Adam learning rate, β1", *(f"{r['settings']['learning_rate']:g}, {r['settings']['beta_1']:g}"
@@ -1184,6 +1232,10 @@ def format_comparison(comparison: dict[str, Any], markdown: bool = False) -> str
 def plot_digit_shares(shares: dict[str, np.ndarray]):
     """Grouped bars: share of each predicted digit for several image sets (05_evaluate)."""
     import matplotlib.pyplot as plt
+
+    if not isinstance(shares, dict) or not shares or any(np.shape(v) != (10,) for v in shares.values()):
+        raise ValueError("shares must be a non-empty dict of name -> 10 digit shares "
+                         "(gh.digit_histogram(images)['shares'])")
 
     fig, ax = plt.subplots(figsize=(9, 3.4))
     width = 0.8 / max(len(shares), 1)
@@ -1507,6 +1559,9 @@ class InterpolationExplorer:
 def estimate_epoch_seconds(batch_size: int = BATCH_SIZE, steps: int = 8,
                            n_train: int = 60_000) -> float:
     """Time a few train steps after warm-up and extrapolate to one epoch of n_train images (``make run``)."""
+    _check_int("batch_size", batch_size)
+    _check_int("steps", steps)
+    _check_int("n_train", n_train, minimum=batch_size)
     state = new_gan_state()
     step = make_train_step(state.generator, state.discriminator, state.g_optimizer,
                            state.d_optimizer, state.rng)

@@ -29,8 +29,10 @@ def test_pretrained_generator_loads_with_its_record(generator):
     record = json.loads(gh.PRETRAINED_GENERATOR_PATH.with_suffix(".json").read_text())
     assert record["evaluation"]["generator"]["n"] == 10_000
     assert record["settings"]["latent_dim"] == gh.LATENT_DIM and record["epochs"] >= 1
-    for key in ("train_seconds", "machine", "images_per_epoch", "trained_with", "frechet_by_epoch"):
+    for key in ("train_seconds", "machine", "images_per_epoch", "trained_with", "frechet_by_epoch", "history"):
         assert record[key], key
+    progress = gh.gif_info(gh.PRETRAINED_GENERATOR_PATH.with_name("dcgan_generator_progress.gif"))
+    assert progress["frames"] == record["epochs"] + 1 and progress["loop"] == 0
 
 
 def test_pretrained_generator_draws_every_digit_fairly(generator):
@@ -72,7 +74,9 @@ def test_export_round_trip(tmp_path):
     target = tmp_path / "exported" / "g.keras"
     record = gh.export_generator(run, target, epoch=1, n_eval=50)
     assert record["epochs"] == 1 and record["evaluation"]["generator"]["n"] == 50
-    assert json.loads(target.with_suffix(".json").read_text())["images_per_epoch"] == 256
+    saved = json.loads(target.with_suffix(".json").read_text())
+    assert saved["images_per_epoch"] == 256 and saved["history"]["epoch"] == [1]
+    assert gh.gif_info(tmp_path / "exported" / "g_progress.gif")["frames"] == 2, "frames of epochs 0 and 1 only"
     z = gh.latent_vectors(3, seed=2)
     np.testing.assert_allclose(gh.generate(gh.load_pretrained_generator(target), z),
                                gh.generate(gh.load_generator_from_checkpoint(run, 1), z), atol=1e-6)
