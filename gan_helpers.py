@@ -441,7 +441,10 @@ def new_gan_state(latent_dim: int = LATENT_DIM, learning_rate: float = LEARNING_
                   beta_1: float = BETA_1, seed: int = 0,
                   generator: keras.Model | None = None,
                   discriminator: keras.Model | None = None) -> GANState:
-    """Fresh models and optimizers, built so a checkpoint restores into them (03_train_dcgan)."""
+    """Fresh models (initialized from ``seed``) and optimizers, built so a checkpoint restores into them (03_train_dcgan)."""
+    _check_int("seed", seed, minimum=0)
+    if generator is None or discriminator is None:
+        keras.utils.set_random_seed(seed)  # weights and dropout masks follow the seed
     generator = generator if generator is not None else build_generator(latent_dim)
     discriminator = discriminator if discriminator is not None else build_discriminator()
     state = GANState(generator, discriminator, make_optimizer(learning_rate, beta_1),
@@ -500,7 +503,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
           latent_dim: int = LATENT_DIM, checkpoint_every: int = CHECKPOINT_EVERY,
           n_train: int | None = None, seed: int = 0, x_train: np.ndarray | None = None,
           frame_seed: int = 1234, frechet_every: int = 0, frechet_n: int = 1_000,
-          verbose: int = 1) -> TrainingRun:
+          verbose: int = 1, fall_back: bool = False) -> TrainingRun:
     """Train (or resume) the DCGAN, checkpointing every ``checkpoint_every`` epochs and at the end (03_train_dcgan).
 
     ``out_dir`` receives ``checkpoints/`` (tf.train.CheckpointManager),
@@ -512,6 +515,10 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     With ``frechet_every`` > 0 the Fréchet distance of ``frechet_n`` samples to ``frechet_n``
     training images is measured every ``frechet_every`` epochs and at the end
     (05_evaluate explains it); its time is not counted in the epoch's seconds.
+
+    A latest checkpoint that cannot be read (truncated, damaged) stops training
+    with an error naming it; ``fall_back=True`` sets it aside in
+    ``checkpoints/damaged/`` and resumes from the previous one (``fall_back_checkpoint``).
     """
     _check_int("epochs", epochs)
     _check_int("batch_size", batch_size)
@@ -538,7 +545,17 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     config = _run_config(state, batch_size, learning_rate, beta_1)
     # Before restoring: a changed latent_dim is then named, not reported as a tensor-shape clash.
     _check_config(out / "config.json", config, len(checkpoint_epochs(out)))
-    manager, resumed_from = restore_or_initialize(state, out)
+    try:
+        manager, resumed_from = restore_or_initialize(state, out)
+    except CheckpointDamaged:
+        if not fall_back:
+            raise
+        previous = fall_back_checkpoint(out)
+        if verbose:
+            print(f"The latest checkpoint could not be read; set it aside in {out / 'checkpoints' / 'damaged'} "
+                  f"and resuming from epoch {previous}.")
+        state = new_gan_state(latent_dim, learning_rate, beta_1, seed)
+        manager, resumed_from = restore_or_initialize(state, out)
     _atomic_write_json(out / "config.json", config)
 
     history = _history_up_to(out, resumed_from)
@@ -610,10 +627,40 @@ def restore_or_initialize(state: GANState, out_dir: Path) -> tuple[tf.train.Chec
     try:
         # through the manager's own checkpoint, so its save counter is restored too
         manager.checkpoint.restore(latest).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as error:
-        raise ValueError(f"checkpoint {latest} does not fit these models (another architecture or "
-                         f"latent size?) or is damaged: {str(error).splitlines()[0]}") from error
+    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as error:  # IndexError: truncated data
+        epochs = checkpoint_epochs(out_dir)
+        offer = (f" The previous checkpoint is epoch {epochs[-2]}: gh.train(..., fall_back=True) or "
+                 f"`python -m gan_helpers train ... --fall-back` sets this one aside (it is kept in "
+                 f"checkpoints/damaged/) and resumes from it." if len(epochs) > 1 else "")
+        raise CheckpointDamaged(f"checkpoint {latest} cannot be restored into these models (damaged or "
+                                f"truncated, or saved by another architecture or latent size): "
+                                f"{str(error).splitlines()[0]}.{offer}") from error
     return manager, int(state.epoch.numpy())
+
+
+class CheckpointDamaged(ValueError):
+    """The latest checkpoint of a run cannot be restored (03_train_dcgan)."""
+
+
+def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
+    """Move the latest checkpoint's files into ``checkpoints/damaged/`` and make the previous one the latest; returns its epoch (03_train_dcgan)."""
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    epochs = checkpoint_epochs(out_dir)
+    if len(epochs) < 2:
+        raise FileNotFoundError(f"out_dir: {ckpt_dir} holds {len(epochs)} checkpoint(s); "
+                                "falling back needs an earlier one")
+    damaged = ckpt_dir / "damaged"
+    damaged.mkdir(exist_ok=True)
+    for part in ckpt_dir.glob(f"ckpt-{epochs[-1]}.*"):
+        os.replace(part, damaged / f"{part.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+    # Keep the manager's timestamps: without them a new CheckpointManager would forget the older checkpoints.
+    saved = tf.train.get_checkpoint_state(str(ckpt_dir))
+    kept = list(saved.all_model_checkpoint_paths)[:-1]
+    tf.compat.v1.train.update_checkpoint_state(
+        str(ckpt_dir), kept[-1], all_model_checkpoint_paths=kept,
+        all_model_checkpoint_timestamps=list(saved.all_model_checkpoint_timestamps)[:-1] or None,
+        last_preserved_timestamp=saved.last_preserved_timestamp)
+    return epochs[-2]
 
 
 def _check_config(path: Path, config: dict[str, Any], resumed_from: int) -> None:
@@ -668,7 +715,7 @@ def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int |
     path = str(Path(out_dir) / "checkpoints" / f"ckpt-{epoch}")
     try:
         tf.train.Checkpoint(generator=generator).restore(path).expect_partial().assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as error:
+    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as error:  # IndexError: truncated data
         raise ValueError(f"checkpoint {path} does not hold a generator with latent_dim={latent_dim}: "
                          f"{str(error).splitlines()[0]}") from error
     return generator
@@ -1592,6 +1639,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--frechet-n", type=int, default=1_000)
     t.add_argument("--mnist", type=Path, default=None, help="path to mnist.npz")
     t.add_argument("--gif", action="store_true", help="write progress.gif from the frames at the end")
+    t.add_argument("--fall-back", action="store_true",
+                   help="if the latest checkpoint is damaged, set it aside and resume from the previous one")
     e = sub.add_parser("estimate", help="time a few steps and predict how long `make run` takes")
     e.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     v = sub.add_parser("evaluate", help="evaluate a run's latest generator; writes evaluation.json there")
@@ -1652,7 +1701,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = train(args.out, epochs=args.epochs, batch_size=args.batch_size,
                 learning_rate=args.learning_rate, beta_1=args.beta_1, latent_dim=args.latent_dim,
                 checkpoint_every=args.checkpoint_every, n_train=args.n_train, seed=args.seed,
-                x_train=x_train, frechet_every=args.frechet_every, frechet_n=args.frechet_n, verbose=2)
+                x_train=x_train, frechet_every=args.frechet_every, frechet_n=args.frechet_n, verbose=2,
+                fall_back=args.fall_back)
     if args.gif:
         print("wrote", make_gif(run.out_dir / "frames", run.out_dir / "progress.gif"))
     return 0
