@@ -1503,7 +1503,7 @@ class LatentExplorer:
         for slider in self.sliders.values():
             slider.observe(self.update, names="value")
         self.seed_box.observe(self._new_seed, names="value")
-        self.random_button.on_click(lambda _: setattr(self.seed_box, "value", int(self._rng.integers(2**31 - 1))))
+        self.random_button.on_click(lambda _: self.new_random_z())
         self.reset_button.on_click(lambda _: self.reset())
         self.grid_button.on_click(lambda _: self.show_neighbourhood())
         self.widget = widgets.VBox([
@@ -1535,6 +1535,10 @@ class LatentExplorer:
         self._base = latent_vectors(1, self.latent_dim, int(change["new"]))[0]
         self.update()
 
+    def new_random_z(self) -> None:
+        """Pick a new seed (the "new random z" button); the seed box shows it, so it can be typed back."""
+        self.seed_box.value = int(self._rng.integers(2**31 - 1))
+
     def reset(self) -> None:
         """Put every slider back to 0, redrawing once."""
         for slider in self.sliders.values():
@@ -1545,8 +1549,9 @@ class LatentExplorer:
 
     def show_neighbourhood(self, steps: int = 5, span: float = 2.0) -> np.ndarray:
         """Draw the grid around the current z along the first two directions; returns the images."""
-        d1, d2 = list(self.directions.values())[:2] if len(self.directions) > 1 else \
-            (list(self.directions.values())[0], _unit("d2", self._rng.standard_normal(self.latent_dim)))
+        d1, *others = self.directions.values()
+        # With a single slider, the columns move along a fixed random direction instead.
+        d2 = others[0] if others else _unit("d2", np.random.default_rng(0).standard_normal(self.latent_dim))
         images = generate(self.generator, neighbourhood(self.z, d1, d2, steps, span))
         self.grid_image.value = iio.imwrite("<bytes>", image_grid(images, steps, steps, scale=3), extension=".png")
         self.grid_image.layout.display = ""
