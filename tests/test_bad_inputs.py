@@ -18,7 +18,7 @@ import gan_helpers as gh
 
 #: Public names that take no argument a user could get wrong.
 NO_ARGUMENTS = {"quick_mode", "data_dir", "run_settings", "device_report", "build_discriminator",
-                "build_classifier", "TrainingDiverged", "TrainingRun", "GANState"}
+                "build_classifier", "TrainingDiverged", "TrainingRun", "GANState", "CheckpointDamaged"}
 
 _cache: dict[str, object] = {}
 
@@ -77,6 +77,8 @@ TABLE = [
     ("train", lambda t: gh.train(t, epochs=0, x_train=IMAGES), ValueError, "epochs must be >= 1"),
     ("restore_or_initialize", lambda t: gh.restore_or_initialize("state", t), TypeError, "state must be a GANState"),
     ("checkpoint_epochs", lambda t: gh.checkpoint_epochs(None), TypeError, "out_dir"),
+    ("fall_back_checkpoint", lambda t: gh.fall_back_checkpoint(t), FileNotFoundError,
+     "falling back needs an earlier one"),
     ("load_generator_from_checkpoint", lambda t: gh.load_generator_from_checkpoint(t), FileNotFoundError,
      "out_dir: no checkpoints"),
     ("trained_run_dir", lambda t: gh.trained_run_dir(train_if_missing="no"), TypeError, "train_if_missing"),
