@@ -71,10 +71,14 @@ def output_dir(name: str = "") -> Path:
     """Folder for what runs write: $GAN_OUTPUTS or ``outputs/``, plus ``quick/`` in quick mode (03_train_dcgan)."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string (a folder name), got {type(name).__name__}")
-    root = Path(os.environ.get("GAN_OUTPUTS", PROJECT_ROOT / "outputs"))
+    root = _outputs_root()
     if quick_mode():
         root = root / "quick"
     return root / name if name else root
+
+
+def _outputs_root() -> Path:
+    return Path(os.environ.get("GAN_OUTPUTS", PROJECT_ROOT / "outputs"))
 
 
 def run_settings() -> dict[str, Any]:
@@ -776,7 +780,7 @@ def trained_generator(source: str = "auto") -> tuple[keras.Model, str]:
     """
     if source not in ("auto", "yours", "pretrained"):
         raise ValueError(f"source must be 'auto', 'yours' or 'pretrained', got {source!r}")
-    run = Path(os.environ.get("GAN_OUTPUTS", PROJECT_ROOT / "outputs")) / "dcgan"
+    run = _outputs_root() / "dcgan"  # the full-mode run, also in quick mode
     epochs = checkpoint_epochs(run)
     if source == "yours" or (source == "auto" and epochs):
         if not epochs:
@@ -1463,7 +1467,17 @@ class _DigitDrawer:
         return image.numpy()[0, :, :, 0], probs.numpy()[0]
 
 
-class LatentExplorer:
+class _Displayed:
+    """Shows ``self.widget`` when the object is a cell's last expression (ipywidgets 7 and 8)."""
+
+    widget: Any
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+        display(self.widget)
+
+
+class LatentExplorer(_Displayed):
     """Sliders along named z directions, a seed box, 'new random z' and a neighbourhood grid, drawn as PNG in ipywidgets.Image (06_latent_explorer).
 
     Uses only widgets that exist in ipywidgets 7.7 (Colab) and 8 (JupyterLab 4).
@@ -1557,12 +1571,9 @@ class LatentExplorer:
         self.grid_image.layout.display = ""
         return images
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
 
 
-class InterpolationExplorer:
+class InterpolationExplorer(_Displayed):
     """A slider t from 0 to 1 between two seeds' z, drawing the linear and the spherical path side by side (06_latent_explorer)."""
 
     def __init__(self, generator: keras.Model, seed_a: int = 0, seed_b: int = 1, *, scale: int = 6) -> None:
@@ -1599,9 +1610,6 @@ class InterpolationExplorer:
         self.readout.value = " · ".join(norms)
         self.updates += 1
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
 
 
 # ---------------------------------------------------------------------------
