@@ -5,12 +5,13 @@ names the notebook. Sections follow the teaching order:
 
 1. Settings and set-up            (every notebook's Setup cell)
 2. Data: MNIST and tf.data        (01_mnist_data)
-3. Models: the DCGAN              (02_dcgan_models)
+3. Models: the DCGAN (+ its conditional twin, 07)  (02_dcgan_models)
 4. Losses, train step, training   (03_train_dcgan)
 5. Pictures: grids, frames, GIF   (04_progress_gif)
 6. Evaluation: metrics            (05_evaluate)
 7. Latent space and explorer      (06_latent_explorer)
-8. Command line                   (``python -m gan_helpers train ...``)
+8. Conditional GAN, synthetic data (07_conditional_gan, 08_augmentation)
+9. Command line                   (``python -m gan_helpers train ...``)
 
 Importing this module has no side effects beyond importing its libraries.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import io
 import json
 import os
 import platform
@@ -45,6 +47,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 
 #: The real settings. Quick mode (GAN_QUICK=1) shrinks only the run length and data.
 LATENT_DIM = 100
+N_CLASSES = 10           # digits 0-9
+LABEL_EMBEDDING = 50     # length of the learned label vector of the conditional GAN (07)
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5
@@ -207,12 +211,15 @@ def _read_mnist_npz(source: Path) -> MnistSplits:
                 arrays[key] = f[key]
             except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
                 raise ValueError(f"{source}: {key} cannot be read as a uint8 array ({error})") from error
+    # MNIST itself has exactly the canonical sizes; other files in its layout (make_synthetic_dataset) any size.
+    canonical = arrays["x_train"].shape[0] == _MNIST_LAYOUT["x_train"][0]
     for key, shape in _MNIST_LAYOUT.items():
         a = arrays[key]
-        if a.shape != shape or a.dtype != np.uint8:
+        expected = shape if canonical else (len(arrays["x" + key[1:]]), *shape[1:])
+        if a.shape != expected or a.dtype != np.uint8:
             raise ValueError(f"{source}: {key} has shape {a.shape} and dtype {a.dtype}; "
-                             f"expected {shape} uint8")
-        if key.startswith("y") and a.max() > 9:
+                             f"expected {expected} uint8")
+        if key.startswith("y") and a.size and a.max() > 9:
             raise ValueError(f"{source}: {key} has label {a.max()}; expected labels 0-9")
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
@@ -258,14 +265,39 @@ def mean_images_by_digit(images: Any, labels: Any) -> np.ndarray:
                      for d in range(10)])
 
 
-def make_dataset(x: np.ndarray, batch_size: int = BATCH_SIZE, *, seed: int = 0,
+def check_labels(labels: Any, n: int | None = None, name: str = "labels") -> np.ndarray:
+    """Digit labels as an int32 array of 0-9 (a single int becomes one label), or an error saying what is wrong (07_conditional_gan)."""
+    if isinstance(labels, (bool, np.bool_)) or (isinstance(labels, np.ndarray) and labels.dtype == bool):
+        raise TypeError(f"{name} must be integer digits 0-9, got booleans")
+    if isinstance(labels, tf.Tensor):
+        labels = labels.numpy()
+    array = np.asarray(labels)
+    if array.ndim == 0:
+        array = array[None]
+    if array.shape == (0,):  # [] is float64 to NumPy
+        array = array.astype(np.int32)
+    if array.dtype == object or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be integer digits 0-9, got {array.dtype} values such as {array.ravel()[:3].tolist()}")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one digit per image, shape (n,), got shape {array.shape}")
+    if array.size and (array.min() < 0 or array.max() >= N_CLASSES):
+        bad = array[(array < 0) | (array >= N_CLASSES)][0]
+        raise ValueError(f"{name} must be digits 0-9, got {bad}")
+    if n is not None and len(array) != n:
+        raise ValueError(f"{name} must have one label per image: {n} expected, got {len(array)}")
+    return array.astype(np.int32)
+
+
+def make_dataset(x: np.ndarray, batch_size: int = BATCH_SIZE, *, labels: Any = None, seed: int = 0,
                  shuffle: bool = True) -> tf.data.Dataset:
-    """Scaled, cached, shuffled, full batches, prefetched: the input pipeline (01_mnist_data)."""
+    """Scaled, cached, shuffled, full batches, prefetched; (image, label) pairs when labels are given: the input pipeline (01_mnist_data)."""
     _check_int("batch_size", batch_size)
     images = to_float(_check_images("x", x)) if x.dtype == np.uint8 else _check_images("x", x)[..., None]
     if len(images) < batch_size:
         raise ValueError(f"x holds {len(images)} images, fewer than one batch of batch_size={batch_size}")
-    ds = tf.data.Dataset.from_tensor_slices(images.astype(np.float32)).cache()
+    items = images.astype(np.float32) if labels is None else (images.astype(np.float32),
+                                                              check_labels(labels, len(images)))
+    ds = tf.data.Dataset.from_tensor_slices(items).cache()
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     # drop_remainder: every batch has the same shape, so the train step is traced once.
@@ -276,12 +308,10 @@ def make_dataset(x: np.ndarray, batch_size: int = BATCH_SIZE, *, seed: int = 0,
 # 3. Models: the DCGAN
 # ---------------------------------------------------------------------------
 
-def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
-    """z (latent_dim,) → 28×28×1 image in [-1, 1]: Dense → Reshape → Conv2DTranspose blocks (02_dcgan_models)."""
-    _check_int("latent_dim", latent_dim)
+def _generator_layers() -> list[keras.layers.Layer]:
+    """The DCGAN generator's layers after its input, shared by the plain and the conditional generator."""
     layers = keras.layers
-    return keras.Sequential([
-        keras.Input(shape=(latent_dim,), name="z"),
+    return [
         layers.Dense(7 * 7 * 256, use_bias=False, name="project"),
         layers.BatchNormalization(name="project_bn"),
         layers.LeakyReLU(0.2, name="project_lrelu"),
@@ -293,14 +323,19 @@ def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
         layers.BatchNormalization(name="deconv2_bn"),
         layers.LeakyReLU(0.2, name="deconv2_lrelu"),
         layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh", name="image_28x28x1"),
-    ], name="generator")
+    ]
 
 
-def build_discriminator() -> keras.Model:
-    """28×28×1 image → one logit (real > 0): strided Conv2D + LeakyReLU + Dropout (02_dcgan_models)."""
+def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
+    """z (latent_dim,) → 28×28×1 image in [-1, 1]: Dense → Reshape → Conv2DTranspose blocks (02_dcgan_models)."""
+    _check_int("latent_dim", latent_dim)
+    return keras.Sequential([keras.Input(shape=(latent_dim,), name="z"), *_generator_layers()], name="generator")
+
+
+def _discriminator_layers() -> list[keras.layers.Layer]:
+    """The DCGAN discriminator's layers after its input, shared by the plain and the conditional discriminator."""
     layers = keras.layers
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1), name="image"),
+    return [
         layers.Conv2D(64, 5, strides=2, padding="same", name="conv_14x14x64"),
         layers.LeakyReLU(0.2, name="conv1_lrelu"),
         layers.Dropout(0.3, name="conv1_dropout"),
@@ -309,18 +344,69 @@ def build_discriminator() -> keras.Model:
         layers.Dropout(0.3, name="conv2_dropout"),
         layers.Flatten(name="flatten"),
         layers.Dense(1, name="logit"),
-    ], name="discriminator")
+    ]
+
+
+def build_discriminator() -> keras.Model:
+    """28×28×1 image → one logit (real > 0): strided Conv2D + LeakyReLU + Dropout (02_dcgan_models)."""
+    return keras.Sequential([keras.Input(shape=(28, 28, 1), name="image"), *_discriminator_layers()],
+                            name="discriminator")
+
+
+def build_conditional_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
+    """(z, digit) → image: a learned 50-number embedding of the digit is appended to z, then the DCGAN generator (07_conditional_gan)."""
+    _check_int("latent_dim", latent_dim)
+    layers = keras.layers
+    z = keras.Input(shape=(latent_dim,), name="z")
+    label = keras.Input(shape=(), dtype="int32", name="label")
+    x = layers.Concatenate(name="z_and_label")([z, layers.Embedding(N_CLASSES, LABEL_EMBEDDING,
+                                                                    name="label_embedding")(label)])
+    for layer in _generator_layers():
+        x = layer(x)
+    return keras.Model([z, label], x, name="conditional_generator")
+
+
+def build_conditional_discriminator() -> keras.Model:
+    """(image, digit) → logit: the digit's embedding becomes a learned 28×28 plane stacked on the image as a second channel (07_conditional_gan)."""
+    layers = keras.layers
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    label = keras.Input(shape=(), dtype="int32", name="label")
+    plane = layers.Embedding(N_CLASSES, LABEL_EMBEDDING, name="label_embedding")(label)
+    plane = layers.Reshape((28, 28, 1), name="label_plane")(layers.Dense(28 * 28, name="label_to_pixels")(plane))
+    x = layers.Concatenate(axis=-1, name="image_and_label")([image, plane])
+    for layer in _discriminator_layers():
+        x = layer(x)
+    return keras.Model([image, label], x, name="conditional_discriminator")
+
+
+#: Model pairs ``train`` can build, by the name stored in a run's config.json.
+ARCHITECTURES: dict[str, tuple[Callable[..., keras.Model], Callable[[], keras.Model]]] = {
+    "dcgan": (build_generator, build_discriminator),
+    "conditional": (build_conditional_generator, build_conditional_discriminator),
+}
+
+
+def is_conditional(generator: keras.Model) -> bool:
+    """True for a generator that takes (z, digit label), False for one that takes z alone (07_conditional_gan)."""
+    if not isinstance(generator, keras.Model):
+        raise TypeError(f"generator must be a keras.Model, got {type(generator).__name__}")
+    return len(generator.inputs) == 2
 
 
 def latent_dim_of(generator: keras.Model) -> int:
     """The size of z a generator expects, checking it draws 28×28×1 images (02_dcgan_models)."""
-    if not isinstance(generator, keras.Model):
-        raise TypeError(f"generator must be a keras.Model, got {type(generator).__name__}")
-    in_shape, out_shape = tuple(generator.input_shape), tuple(generator.output_shape)
-    if len(in_shape) != 2 or out_shape[1:] != (28, 28, 1):
-        raise ValueError(f"generator must map (batch, latent_dim) to (batch, 28, 28, 1); "
+    conditional = is_conditional(generator)  # also checks it is a keras.Model
+    in_shape, out_shape = generator.input_shape, tuple(generator.output_shape)
+    if conditional:
+        z_shape, label_shape = (tuple(s) for s in in_shape)
+        ok = len(z_shape) == 2 and tuple(label_shape) == (None,)
+    else:
+        z_shape = tuple(in_shape)
+        ok = len(z_shape) == 2
+    if not ok or out_shape[1:] != (28, 28, 1):
+        raise ValueError(f"generator must map (batch, latent_dim) [and (batch,) labels] to (batch, 28, 28, 1); "
                          f"this one maps {in_shape} to {out_shape}")
-    return int(in_shape[1])
+    return int(z_shape[1])
 
 
 def latent_vectors(n: int, latent_dim: int = LATENT_DIM, seed: int = 0) -> np.ndarray:
@@ -331,20 +417,35 @@ def latent_vectors(n: int, latent_dim: int = LATENT_DIM, seed: int = 0) -> np.nd
     return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
 
 
-def generate(generator: keras.Model, z: np.ndarray, batch_size: int = 1_000) -> np.ndarray:
-    """Images in [-1, 1] for given z, in batches, BatchNorm in inference mode (02_dcgan_models)."""
+def generate(generator: keras.Model, z: np.ndarray, labels: Any = None, batch_size: int = 1_000) -> np.ndarray:
+    """Images in [-1, 1] for given z (and, for a conditional generator, one digit label per z), in batches, BatchNorm in inference mode (02_dcgan_models)."""
     latent_dim = latent_dim_of(generator)
     z = np.asarray(z, dtype=np.float32)
     if z.ndim != 2 or z.shape[1] != latent_dim:
         raise ValueError(f"z must have shape (n, {latent_dim}) for this generator, got {z.shape}")
+    if is_conditional(generator):
+        if labels is None:
+            raise ValueError("labels: this generator is conditional; pass one digit 0-9 per z")
+        labels = check_labels(labels, len(z))
+        out = [generator([z[i:i + batch_size], labels[i:i + batch_size]], training=False).numpy()
+               for i in range(0, len(z), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
+    if labels is not None:
+        raise ValueError("labels: this generator is not conditional (it takes z alone); leave labels out")
     out = [generator(z[i:i + batch_size], training=False).numpy() for i in range(0, len(z), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
 
 
+def balanced_labels(generator: keras.Model, n: int) -> np.ndarray | None:
+    """Labels 0, 1, ..., 9, 0, 1, ... for n samples of a conditional generator; None for a plain one (07_conditional_gan)."""
+    _check_int("n", n, minimum=0)
+    return (np.arange(n) % N_CLASSES).astype(np.int32) if is_conditional(generator) else None
+
+
 def sample_digits(generator: keras.Model, n: int, seed: int = 0) -> np.ndarray:
-    """n generated digits as uint8 (n, 28, 28), deterministic for a seed, batched (02_dcgan_models)."""
+    """n generated digits as uint8 (n, 28, 28), deterministic for a seed, batched; a conditional generator draws every digit equally often (02_dcgan_models)."""
     z = latent_vectors(_check_int("n", n), latent_dim_of(generator), seed)
-    return to_uint8(generate(generator, z))
+    return to_uint8(generate(generator, z, balanced_labels(generator, n)))
 
 
 # ---------------------------------------------------------------------------
@@ -399,16 +500,26 @@ def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                     rng: tf.random.Generator,
                     g_loss_fn: Callable[[tf.Tensor], tf.Tensor] = generator_loss) -> Callable:
-    """One GAN update with two GradientTapes, compiled by tf.function (03_train_dcgan)."""
+    """One GAN update with two GradientTapes, compiled by tf.function; a conditional pair also gets the batch's labels (03_train_dcgan)."""
     latent_dim = latent_dim_of(generator)
+    conditional = is_conditional(generator)
+    if conditional != (len(discriminator.inputs) == 2):
+        raise ValueError("generator and discriminator must both be conditional (take labels) or both not")
 
     @tf.function
-    def train_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
-        z = rng.normal([tf.shape(real_images)[0], latent_dim])
+    def train_step(real_images: tf.Tensor, real_labels: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+        n = tf.shape(real_images)[0]
+        z = rng.normal([n, latent_dim])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake_images = generator(z, training=True)
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(fake_images, training=True)
+            if conditional:  # fake digits of uniformly drawn classes; D judges each image with its label
+                fake_labels = rng.uniform([n], 0, N_CLASSES, dtype=tf.int32)
+                fake_images = generator([z, fake_labels], training=True)
+                real_logits = discriminator([real_images, real_labels], training=True)
+                fake_logits = discriminator([fake_images, fake_labels], training=True)
+            else:
+                fake_images = generator(z, training=True)
+                real_logits = discriminator(real_images, training=True)
+                fake_logits = discriminator(fake_images, training=True)
             g_loss = g_loss_fn(fake_logits)
             d_loss = discriminator_loss(real_logits, fake_logits)
         g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
@@ -441,16 +552,23 @@ class GANState:
                                    epoch=self.epoch, rng=self.rng)
 
 
+def _check_architecture(architecture: Any) -> str:
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
+    return architecture
+
+
 def new_gan_state(latent_dim: int = LATENT_DIM, learning_rate: float = LEARNING_RATE,
                   beta_1: float = BETA_1, seed: int = 0,
                   generator: keras.Model | None = None,
-                  discriminator: keras.Model | None = None) -> GANState:
-    """Fresh models (initialized from ``seed``) and optimizers, built so a checkpoint restores into them (03_train_dcgan)."""
+                  discriminator: keras.Model | None = None, architecture: str = "dcgan") -> GANState:
+    """Fresh models of an ``ARCHITECTURES`` pair (initialized from ``seed``) and optimizers, built so a checkpoint restores into them (03_train_dcgan)."""
     _check_int("seed", seed, minimum=0)
+    build_g, build_d = ARCHITECTURES[_check_architecture(architecture)]
     if generator is None or discriminator is None:
         keras.utils.set_random_seed(seed)  # weights and dropout masks follow the seed
-    generator = generator if generator is not None else build_generator(latent_dim)
-    discriminator = discriminator if discriminator is not None else build_discriminator()
+    generator = generator if generator is not None else build_g(latent_dim)
+    discriminator = discriminator if discriminator is not None else build_d()
     state = GANState(generator, discriminator, make_optimizer(learning_rate, beta_1),
                      make_optimizer(learning_rate, beta_1), tf.Variable(0, dtype=tf.int64, name="epoch"),
                      tf.random.Generator.from_seed(seed))
@@ -461,7 +579,9 @@ def new_gan_state(latent_dim: int = LATENT_DIM, learning_rate: float = LEARNING_
 
 
 #: One entry per epoch; "frechet" is None on epochs where the Fréchet distance was not measured.
-HISTORY_KEYS = ("epoch", "g_loss", "d_loss", "d_real", "d_fake", "seconds", "images_per_second", "frechet")
+#: "label_accuracy" (conditional runs): share of those samples the classifier reads as the digit asked for.
+HISTORY_KEYS = ("epoch", "g_loss", "d_loss", "d_real", "d_fake", "seconds", "images_per_second", "frechet",
+                "label_accuracy")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -495,8 +615,9 @@ def load_history(out_dir: str | os.PathLike[str]) -> dict[str, list[float]]:
     return history
 
 
-def _run_config(state: GANState, batch_size: int, learning_rate: float, beta_1: float) -> dict[str, Any]:
-    return {"latent_dim": latent_dim_of(state.generator), "batch_size": batch_size,
+def _run_config(state: GANState, batch_size: int, learning_rate: float, beta_1: float,
+                architecture: str) -> dict[str, Any]:
+    return {"architecture": architecture, "latent_dim": latent_dim_of(state.generator), "batch_size": batch_size,
             "learning_rate": learning_rate, "beta_1": beta_1,
             "generator_params": state.generator.count_params(),
             "discriminator_params": state.discriminator.count_params()}
@@ -507,8 +628,9 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
           latent_dim: int = LATENT_DIM, checkpoint_every: int = CHECKPOINT_EVERY,
           n_train: int | None = None, seed: int = 0, x_train: np.ndarray | None = None,
           frame_seed: int = 1234, frechet_every: int = 0, frechet_n: int = 1_000,
-          verbose: int = 1, fall_back: bool = False) -> TrainingRun:
-    """Train (or resume) the DCGAN, checkpointing every ``checkpoint_every`` epochs and at the end (03_train_dcgan).
+          verbose: int = 1, fall_back: bool = False, architecture: str = "dcgan",
+          y_train: np.ndarray | None = None) -> TrainingRun:
+    """Train (or resume) a GAN of ``ARCHITECTURES`` (the DCGAN by default), checkpointing every ``checkpoint_every`` epochs and at the end (03_train_dcgan).
 
     ``out_dir`` receives ``checkpoints/`` (tf.train.CheckpointManager),
     ``frames/epoch_NNNN.png`` (a fixed-z sample grid per epoch), ``history.json``
@@ -523,6 +645,10 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     A latest checkpoint that cannot be read (truncated, damaged) stops training
     with an error naming it; ``fall_back=True`` sets it aside in
     ``checkpoints/damaged/`` and resumes from the previous one (``fall_back_checkpoint``).
+
+    ``architecture="conditional"`` trains the class-conditional pair on
+    (image, label) batches (labels: ``y_train``, loaded with MNIST when
+    ``x_train`` is None); its frames have one row per digit (07_conditional_gan).
     """
     _check_int("epochs", epochs)
     _check_int("batch_size", batch_size)
@@ -532,21 +658,28 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     _check_int("frechet_n", frechet_n, minimum=2)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got {verbose}")
-    out = Path(out_dir) if out_dir is not None else output_dir("dcgan")
+    conditional = _check_architecture(architecture) == "conditional"
+    out = Path(out_dir) if out_dir is not None else output_dir(architecture)
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise PermissionError(f"out_dir: {out} is not writable")
 
     if x_train is None:
-        (x_train, _), _ = load_mnist()
+        (x_train, y_loaded), _ = load_mnist()
+        y_train = y_loaded if y_train is None else y_train
     x_train = _check_images("x_train", x_train)
+    if conditional and y_train is None:
+        raise ValueError("y_train: architecture='conditional' needs the labels of x_train")
+    if conditional:
+        y_train = check_labels(y_train, len(x_train), "y_train")
     if n_train is not None:
         x_train = x_train[:_check_int("n_train", n_train)]
-    dataset = make_dataset(x_train, batch_size, seed=seed)
+        y_train = y_train[:n_train] if y_train is not None else None
+    dataset = make_dataset(x_train, batch_size, labels=y_train if conditional else None, seed=seed)
     steps_per_epoch = len(x_train) // batch_size
 
-    state = new_gan_state(latent_dim, learning_rate, beta_1, seed)
-    config = _run_config(state, batch_size, learning_rate, beta_1)
+    state = new_gan_state(latent_dim, learning_rate, beta_1, seed, architecture=architecture)
+    config = _run_config(state, batch_size, learning_rate, beta_1, architecture)
     # Before restoring: a changed latent_dim is then named, not reported as a tensor-shape clash.
     _check_config(out / "config.json", config, len(checkpoint_epochs(out)))
     try:
@@ -558,7 +691,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         if verbose:
             print(f"The latest checkpoint could not be read; set it aside in {out / 'checkpoints' / 'damaged'} "
                   f"and resuming from epoch {previous}.")
-        state = new_gan_state(latent_dim, learning_rate, beta_1, seed)
+        state = new_gan_state(latent_dim, learning_rate, beta_1, seed, architecture=architecture)
         manager, resumed_from = restore_or_initialize(state, out)
     _atomic_write_json(out / "config.json", config)
 
@@ -567,9 +700,9 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         _atomic_write_json(out / "history.json", history)
     frames = out / "frames"
     _drop_frames_after(frames, resumed_from)
-    fixed_z = latent_vectors(16, latent_dim, frame_seed)
+    fixed_z, frame_labels = frame_inputs(state.generator, frame_seed)
     if resumed_from == 0:
-        save_frame(state.generator, fixed_z, frames / "epoch_0000.png")
+        save_frame(state.generator, fixed_z, frames / "epoch_0000.png", frame_labels)
 
     train_step = make_train_step(state.generator, state.discriminator,
                                  state.g_optimizer, state.d_optimizer, state.rng)
@@ -585,7 +718,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         start = time.perf_counter()
         sums = dict.fromkeys(("g_loss", "d_loss", "d_real", "d_fake"), 0.0)
         for step, batch in enumerate(dataset, start=1):
-            values = {k: float(v) for k, v in train_step(batch).items()}
+            values = {k: float(v) for k, v in (train_step(*batch) if conditional else train_step(batch)).items()}
             if not all(np.isfinite(list(values.values()))):
                 raise TrainingDiverged(
                     f"non-finite loss at epoch {epoch}, step {step}: {values}. Weights from this epoch "
@@ -596,14 +729,18 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         seconds = time.perf_counter() - start
         record = {k: v / steps_per_epoch for k, v in sums.items()}
         record.update(epoch=epoch, seconds=seconds,
-                      images_per_second=steps_per_epoch * batch_size / seconds, frechet=None)
+                      images_per_second=steps_per_epoch * batch_size / seconds, frechet=None, label_accuracy=None)
         if frechet_every and (epoch % frechet_every == 0 or epoch == epochs):
-            fake = classifier_features(sample_digits(state.generator, frechet_n, frame_seed))
+            samples = sample_digits(state.generator, frechet_n, frame_seed)
+            fake = classifier_features(samples)
             record["frechet"] = frechet_from_features(reference, fake.astype(np.float64))
+            if conditional:
+                asked = balanced_labels(state.generator, frechet_n)
+                record["label_accuracy"] = float((classifier_probabilities(samples).argmax(1) == asked).mean())
         for key in HISTORY_KEYS:
             history.setdefault(key, []).append(record[key])
         state.epoch.assign(epoch)
-        save_frame(state.generator, fixed_z, frames / f"epoch_{epoch:04d}.png")
+        save_frame(state.generator, fixed_z, frames / f"epoch_{epoch:04d}.png", frame_labels)
         _atomic_write_json(out / "history.json", history)
         if epoch % checkpoint_every == 0 or epoch == epochs:
             manager.save(checkpoint_number=epoch)
@@ -611,7 +748,9 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
             print(f"epoch {epoch:3d}/{epochs}  g_loss {record['g_loss']:.3f}  d_loss {record['d_loss']:.3f}  "
                   f"D(x) {record['d_real']:.2f}  D(G(z)) {record['d_fake']:.2f}  "
                   f"{seconds:.1f} s  {record['images_per_second']:.0f} img/s"
-                  + (f"  FD {record['frechet']:.2f}" if record["frechet"] is not None else ""), flush=True)
+                  + (f"  FD {record['frechet']:.2f}" if record["frechet"] is not None else "")
+                  + (f"  label acc {record['label_accuracy']:.3f}" if record["label_accuracy"] is not None else ""),
+                  flush=True)
 
     return TrainingRun(state, history, out, list(manager.checkpoints), resumed_from)
 
@@ -670,7 +809,7 @@ def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
 def _check_config(path: Path, config: dict[str, Any], resumed_from: int) -> None:
     if not resumed_from or not path.is_file():
         return
-    saved = json.loads(path.read_text())
+    saved = {"architecture": "dcgan", **json.loads(path.read_text())}  # runs from before the conditional GAN
     changed = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
     if changed:
         detail = ", ".join(f"{k}: saved {a}, now {b}" for k, (a, b) in changed.items())
@@ -712,10 +851,10 @@ def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int |
     epoch = epochs[-1] if epoch is None else _check_int("epoch", epoch)
     if epoch not in epochs:
         raise ValueError(f"epoch: no checkpoint for epoch {epoch} in {out_dir}; saved epochs are {epochs}")
-    if latent_dim is None:
-        config_path = Path(out_dir) / "config.json"
-        latent_dim = json.loads(config_path.read_text())["latent_dim"] if config_path.is_file() else LATENT_DIM
-    generator = build_generator(latent_dim)
+    config_path = Path(out_dir) / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    latent_dim = config.get("latent_dim", LATENT_DIM) if latent_dim is None else latent_dim
+    generator = ARCHITECTURES[config.get("architecture", "dcgan")][0](latent_dim)
     path = str(Path(out_dir) / "checkpoints" / f"ckpt-{epoch}")
     try:
         tf.train.Checkpoint(generator=generator).restore(path).expect_partial().assert_existing_objects_matched()
@@ -770,44 +909,53 @@ def load_pretrained_generator(path: str | os.PathLike[str] | None = None) -> ker
     return generator
 
 
-def trained_generator(source: str = "auto") -> tuple[keras.Model, str]:
-    """A trained generator and a sentence saying which: your full run from 03 when present, else the pretrained one (05_evaluate).
+def trained_generator(source: str = "auto", conditional: bool = False) -> tuple[keras.Model, str]:
+    """A trained generator and a sentence saying which: your full run from 03 (07 if ``conditional``) when present, else the pretrained one (05_evaluate).
 
     ``source="auto"`` takes the latest checkpoint of the full-mode run in
-    ``outputs/dcgan`` (03_train_dcgan) and otherwise the kit's pretrained
-    generator; quick-mode runs are never used, because 4 short epochs draw
-    blobs. ``"yours"`` or ``"pretrained"`` force one.
+    ``outputs/dcgan`` (03_train_dcgan; ``outputs/conditional``, 07_conditional_gan)
+    and otherwise the kit's pretrained generator; quick-mode runs are never
+    used, because 4 short epochs draw blobs. ``"yours"`` or ``"pretrained"`` force one.
     """
     if source not in ("auto", "yours", "pretrained"):
         raise ValueError(f"source must be 'auto', 'yours' or 'pretrained', got {source!r}")
-    run = _outputs_root() / "dcgan"  # the full-mode run, also in quick mode
+    if not isinstance(conditional, bool):
+        raise TypeError(f"conditional must be True or False, got {conditional!r}")
+    name, notebook, path = (("conditional", "07_conditional_gan", CONDITIONAL_GENERATOR_PATH) if conditional
+                            else ("dcgan", "03_train_dcgan", PRETRAINED_GENERATOR_PATH))
+    run = _outputs_root() / name  # the full-mode run, also in quick mode
     epochs = checkpoint_epochs(run)
     if source == "yours" or (source == "auto" and epochs):
         if not epochs:
-            raise FileNotFoundError(f"source='yours': no checkpoints in {run}; run 03_train_dcgan (full mode) first")
+            raise FileNotFoundError(f"source='yours': no checkpoints in {run}; run {notebook} (full mode) first")
         return (load_generator_from_checkpoint(run),
-                f"your generator from 03_train_dcgan ({run}, epoch {epochs[-1]})")
-    generator = load_pretrained_generator()
-    record_path = PRETRAINED_GENERATOR_PATH.with_suffix(".json")
+                f"your generator from {notebook} ({run}, epoch {epochs[-1]})")
+    generator = load_pretrained_conditional_generator() if conditional else load_pretrained_generator()
+    record_path = path.with_suffix(".json")
     about = ""
     if record_path.is_file():
         record = json.loads(record_path.read_text())
         about = (f", {record['epochs']} epochs of {record['images_per_epoch']:,} digits, Fréchet distance "
                  f"{record['evaluation']['generator']['frechet_distance']:.2f} at n = 10,000")
-    why = "no full run in outputs/dcgan" if source == "auto" else "asked for"
-    return generator, f"the kit's pretrained generator ({why}; {PRETRAINED_GENERATOR_PATH.name}{about})"
+    why = f"no full run in outputs/{name}" if source == "auto" else "asked for"
+    kind = "conditional generator" if conditional else "generator"
+    return generator, f"the kit's pretrained {kind} ({why}; {path.name}{about})"
 
 
-def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] = PRETRAINED_GENERATOR_PATH,
+def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
                      *, epoch: int | None = None, n_eval: int = 10_000) -> dict[str, Any]:
-    """Save a run's generator in Keras' native format, a JSON record (settings, epochs, time, machine, history, evaluation) and the run's progress GIF (03_train_dcgan)."""
+    """Save a run's generator in Keras' native format, a JSON record (settings, epochs, time, machine, history, evaluation; per digit for a conditional one) and the run's progress GIF (03_train_dcgan).
+
+    ``path`` defaults to the kit's pretrained file for the run's architecture.
+    """
     run_dir = Path(run_dir)
     generator = load_generator_from_checkpoint(run_dir, epoch)
     epoch = epoch if epoch is not None else checkpoint_epochs(run_dir)[-1]
     config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+    conditional = is_conditional(generator)
+    path = Path(path) if path is not None else (CONDITIONAL_GENERATOR_PATH if conditional else PRETRAINED_GENERATOR_PATH)
     history = _history_up_to(run_dir, epoch)
     evaluation = evaluate_generator(generator, n_eval)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}")
     generator.save(tmp)
@@ -825,10 +973,13 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
               "history": history,
               "evaluation": evaluation, "parameters": generator.count_params(),
               "exported": time.strftime("%Y-%m-%d"),
-              "trained_with": f"python -m gan_helpers train --epochs {epoch} --out RUN (the settings above), "
+              "trained_with": f"python -m gan_helpers train{' --architecture conditional' if conditional else ''} "
+                              f"--epochs {epoch} --out RUN (the settings above), "
                               f"then python -m gan_helpers export --run RUN"}
+    if conditional:
+        record["conditional_evaluation"] = evaluate_conditional(generator, max(2, n_eval // N_CLASSES))
     _atomic_write_json(path.with_suffix(".json"), record)
-    return record
+    return {**record, "path": str(path)}
 
 
 # ---------------------------------------------------------------------------
@@ -852,9 +1003,18 @@ def image_grid(images: Any, rows: int, cols: int, pad: int = 2, scale: int = 1) 
     return np.kron(grid, np.ones((scale, scale), np.uint8)) if scale > 1 else grid
 
 
-def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[str]) -> Path:
-    """Write the 4×4 grid the generator draws for a fixed z, as a PNG, atomically (03_train_dcgan)."""
-    images = generate(generator, z)
+def frame_inputs(generator: keras.Model, seed: int = 1234) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fixed inputs of every training frame: 16 z's (4×4), or for a conditional generator 10 z's × digits 0-9 (rows = digits) (04_progress_gif)."""
+    latent_dim = latent_dim_of(generator)
+    if not is_conditional(generator):
+        return latent_vectors(16, latent_dim, seed), None
+    z = latent_vectors(N_CLASSES, latent_dim, seed)
+    return np.tile(z, (N_CLASSES, 1)), np.repeat(np.arange(N_CLASSES, dtype=np.int32), N_CLASSES)
+
+
+def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[str], labels: Any = None) -> Path:
+    """Write the square grid the generator draws for a fixed z (and labels), as a PNG, atomically (03_train_dcgan)."""
+    images = generate(generator, z, labels)
     side = int(np.sqrt(len(images)))
     picture = image_grid(images, side, side, scale=3)
     path = Path(path)
@@ -1382,8 +1542,20 @@ def attribute_directions(generator: keras.Model, n: int = 4_096, seed: int = 0,
     """
     latent_dim = latent_dim_of(generator)
     _check_int("n", n, minimum=latent_dim + 2)
-    z = latent_vectors(n, latent_dim, seed)
-    stats = image_statistics(to_uint8(generate(generator, z)))
+    z, images = _direction_samples(generator, n, seed)
+    return _fit_attribute_directions(z, images, attributes)
+
+
+def _direction_samples(generator: keras.Model, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n latent vectors and their images (every digit equally often for a conditional generator)."""
+    z = latent_vectors(n, latent_dim_of(generator), seed)
+    return z, generate(generator, z, balanced_labels(generator, n))
+
+
+def _fit_attribute_directions(z: np.ndarray, images: np.ndarray,
+                              attributes: Sequence[str]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    n = len(z)
+    stats = image_statistics(to_uint8(images))
     unknown = [a for a in attributes if a not in stats]
     if unknown or not attributes:
         raise ValueError(f"attributes must name some of {sorted(stats)}, got {list(attributes)}")
@@ -1408,8 +1580,12 @@ def principal_directions(generator: keras.Model, k: int = 2, n: int = 4_096,
     latent_dim = latent_dim_of(generator)
     _check_int("k", k)
     _check_int("n", n, minimum=max(latent_dim, k) + 2)
-    z = latent_vectors(n, latent_dim, seed).astype(np.float64)
-    x = generate(generator, z.astype(np.float32)).reshape(n, -1).astype(np.float64)
+    return _fit_principal_directions(*_direction_samples(generator, n, seed), k)
+
+
+def _fit_principal_directions(z: np.ndarray, images: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    z = z.astype(np.float64)
+    x = images.reshape(len(z), -1).astype(np.float64)
     x -= x.mean(0)
     _, singular, vt = np.linalg.svd(x, full_matrices=False)
     coords = x @ vt[:k].T                                   # (n, k) PC coordinates
@@ -1420,8 +1596,10 @@ def principal_directions(generator: keras.Model, k: int = 2, n: int = 4_096,
 
 def explorer_directions(generator: keras.Model, n: int = 4_096, seed: int = 0) -> dict[str, np.ndarray]:
     """The explorer's sliders: thickness, slant, width and the top two principal directions (06_latent_explorer)."""
-    named, _ = attribute_directions(generator, n, seed)
-    principal, _ = principal_directions(generator, 2, n, seed)
+    _check_int("n", n, minimum=latent_dim_of(generator) + 2)
+    z, images = _direction_samples(generator, n, seed)  # one set of samples for both fits
+    named, _ = _fit_attribute_directions(z, images, ATTRIBUTES)
+    principal, _ = _fit_principal_directions(z, images, 2)
     return {**named, "PC 1": principal[0], "PC 2": principal[1]}
 
 
@@ -1447,23 +1625,25 @@ def png_bytes(image: Any, scale: int = 8) -> bytes:
 
 
 class _DigitDrawer:
-    """Draws one z fast: the generator (and optionally the classifier) under one tf.function."""
+    """Draws one z (and digit, for a conditional generator) fast: the generator (and optionally the classifier) under one tf.function."""
 
     def __init__(self, generator: keras.Model, classify: bool) -> None:
         self.latent_dim = latent_dim_of(generator)
+        conditional = is_conditional(generator)
         classifier = load_classifier()[0] if classify else None
 
-        @tf.function(input_signature=[tf.TensorSpec([1, self.latent_dim], tf.float32)])
-        def draw(z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            image = generator(z, training=False)
+        @tf.function(input_signature=[tf.TensorSpec([1, self.latent_dim], tf.float32),
+                                      tf.TensorSpec([1], tf.int32)])
+        def draw(z: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            image = generator([z, label] if conditional else z, training=False)
             probs = (tf.nn.softmax(classifier(image, training=False)) if classifier is not None
                      else tf.zeros([1, 10]))
             return image, probs
 
         self._draw = draw
 
-    def __call__(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        image, probs = self._draw(tf.constant(z[None], tf.float32))
+    def __call__(self, z: np.ndarray, digit: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        image, probs = self._draw(tf.constant(z[None], tf.float32), tf.constant([digit], tf.int32))
         return image.numpy()[0, :, :, 0], probs.numpy()[0]
 
 
@@ -1478,14 +1658,15 @@ class _Displayed:
 
 
 class LatentExplorer(_Displayed):
-    """Sliders along named z directions, a seed box, 'new random z' and a neighbourhood grid, drawn as PNG in ipywidgets.Image (06_latent_explorer).
+    """Sliders along named z directions, a seed box, 'new random z', a neighbourhood grid and, for a conditional generator, a digit picker; drawn as PNG in ipywidgets.Image (06_latent_explorer).
 
     Uses only widgets that exist in ipywidgets 7.7 (Colab) and 8 (JupyterLab 4).
     Display it by leaving it as a cell's last expression, or ``display(explorer)``.
     """
 
     def __init__(self, generator: keras.Model, directions: dict[str, Any] | None = None, *,
-                 seed: int = 0, span: float = 3.0, scale: int = 8, classify: bool = True) -> None:
+                 seed: int = 0, span: float = 3.0, scale: int = 8, classify: bool = True,
+                 digit: int = 0) -> None:
         import ipywidgets as widgets
 
         self.latent_dim = latent_dim_of(generator)
@@ -1514,13 +1695,22 @@ class LatentExplorer(_Displayed):
         self.image = widgets.Image(format="png")
         self.grid_image = widgets.Image(format="png", layout=widgets.Layout(display="none"))  # until asked for
         self.readout = widgets.HTML()
+        # The digit picker exists only for a conditional generator: z is then the style, the label the class.
+        self.digit_picker = (widgets.ToggleButtons(options=list(range(N_CLASSES)),
+                                                   value=int(check_labels(digit, 1, "digit")[0]),
+                                                   description="digit", style={"button_width": "2.6em"})
+                             if is_conditional(generator) else None)
         for slider in self.sliders.values():
             slider.observe(self.update, names="value")
         self.seed_box.observe(self._new_seed, names="value")
+        if self.digit_picker is not None:
+            self.digit_picker.observe(self.update, names="value")
+            self.digit_picker.add_class("gan-digit-picker")
         self.random_button.on_click(lambda _: self.new_random_z())
         self.reset_button.on_click(lambda _: self.reset())
         self.grid_button.on_click(lambda _: self.show_neighbourhood())
         self.widget = widgets.VBox([
+            *([self.digit_picker] if self.digit_picker is not None else []),
             widgets.HBox([self.image, widgets.VBox([self.readout, *self.sliders.values()])]),
             widgets.HBox([self.seed_box, self.random_button, self.reset_button, self.grid_button]),
             self.grid_image])
@@ -1536,12 +1726,18 @@ class LatentExplorer(_Displayed):
             z += slider.value * self.directions[name]
         return z.astype(np.float32)
 
+    @property
+    def digit(self) -> int | None:
+        """The digit asked of a conditional generator (None for a plain one)."""
+        return int(self.digit_picker.value) if self.digit_picker is not None else None
+
     def update(self, change: Any = None) -> None:
-        """Redraw the digit for the current z (called by every slider)."""
+        """Redraw the digit for the current z (called by every slider and the digit picker)."""
         z = self.z
-        image, probs = self._drawer(z)
+        image, probs = self._drawer(z, self.digit or 0)
         self.image.value = png_bytes(image, self.scale)
-        read = (f"classifier reads <b>{probs.argmax()}</b> ({probs.max():.0%})<br>" if probs.any() else "")
+        asked = f"asked for {self.digit}, " if self.digit is not None else ""
+        read = (f"{asked}classifier reads <b>{probs.argmax()}</b> ({probs.max():.0%})<br>" if probs.any() else "")
         self.readout.value = f"{read}seed {self.seed_box.value} · |z| = {np.linalg.norm(z):.1f}"
         self.updates += 1
 
@@ -1566,7 +1762,8 @@ class LatentExplorer(_Displayed):
         d1, *others = self.directions.values()
         # With a single slider, the columns move along a fixed random direction instead.
         d2 = others[0] if others else _unit("d2", np.random.default_rng(0).standard_normal(self.latent_dim))
-        images = generate(self.generator, neighbourhood(self.z, d1, d2, steps, span))
+        grid = neighbourhood(self.z, d1, d2, steps, span)
+        images = generate(self.generator, grid, None if self.digit is None else np.full(len(grid), self.digit))
         self.grid_image.value = iio.imwrite("<bytes>", image_grid(images, steps, steps, scale=3), extension=".png")
         self.grid_image.layout.display = ""
         return images
@@ -1576,11 +1773,13 @@ class LatentExplorer(_Displayed):
 class InterpolationExplorer(_Displayed):
     """A slider t from 0 to 1 between two seeds' z, drawing the linear and the spherical path side by side (06_latent_explorer)."""
 
-    def __init__(self, generator: keras.Model, seed_a: int = 0, seed_b: int = 1, *, scale: int = 6) -> None:
+    def __init__(self, generator: keras.Model, seed_a: int = 0, seed_b: int = 1, *, scale: int = 6,
+                 digit: int = 0) -> None:
         import ipywidgets as widgets
 
         self.latent_dim = latent_dim_of(generator)
         self.scale = _check_int("scale", scale)
+        self.digit = int(check_labels(digit, 1, "digit")[0])  # used by a conditional generator only
         self._drawer = _DigitDrawer(generator, classify=False)
         self.seed_a = widgets.BoundedIntText(value=_check_int("seed_a", seed_a, minimum=0), min=0,
                                              max=2**31 - 1, description="seed A")
@@ -1605,7 +1804,7 @@ class InterpolationExplorer(_Displayed):
         norms = []
         for method, widget in self.images.items():
             z = interpolate(za, zb, [self.t.value], method)[0]
-            widget.value = png_bytes(self._drawer(z)[0], self.scale)
+            widget.value = png_bytes(self._drawer(z, self.digit)[0], self.scale)
             norms.append(f"{method}: |z| = {np.linalg.norm(z):.1f}")
         self.readout.value = " · ".join(norms)
         self.updates += 1
@@ -1613,7 +1812,302 @@ class InterpolationExplorer(_Displayed):
 
 
 # ---------------------------------------------------------------------------
-# 8. Command line: python -m gan_helpers train --epochs N --out DIR
+# 8. Conditional GAN and synthetic data (07_conditional_gan, 08_augmentation)
+# ---------------------------------------------------------------------------
+
+CONDITIONAL_GENERATOR_PATH = PROJECT_ROOT / "data" / "pretrained" / "conditional_generator.keras"
+
+
+def load_pretrained_conditional_generator(path: str | os.PathLike[str] | None = None) -> keras.Model:
+    """The conditional generator the kit ships (``train(architecture="conditional")`` on all 60k digits); its record is the .json beside it (07_conditional_gan)."""
+    path = Path(path) if path is not None else CONDITIONAL_GENERATOR_PATH
+    generator = load_keras_file(path, "pretrained conditional generator",
+                                "restore it with `git checkout -- data/pretrained` or export your own run with "
+                                "`python -m gan_helpers export --run outputs/conditional`")
+    try:
+        latent_dim_of(generator)
+        conditional = is_conditional(generator)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"path: {path} does not hold a generator: {error}") from error
+    if not conditional:
+        raise ValueError(f"path: {path} holds a generator that takes no labels; a conditional one was expected")
+    return generator
+
+
+def _conditional(generator: Any) -> keras.Model:
+    if not is_conditional(generator):
+        raise ValueError("generator must be conditional (take a digit label as well as z), e.g. "
+                         "gh.trained_generator(conditional=True)[0]; this one takes z alone")
+    return generator
+
+
+def generate_digits(generator: keras.Model, labels: Any, seed: int = 0) -> np.ndarray:
+    """uint8 images (n, 28, 28) of the digits asked for, one per label, from a conditional generator; deterministic for a seed (07_conditional_gan)."""
+    labels = check_labels(labels)
+    z = latent_vectors(max(len(labels), 1), latent_dim_of(_conditional(generator)), seed)[:len(labels)]
+    return to_uint8(generate(generator, z, labels))
+
+
+def make_synthetic_dataset(generator: keras.Model, n_per_class: int, path: str | os.PathLike[str], *,
+                           n_test_per_class: int = 0, seed: int = 0,
+                           png_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Write labelled synthetic digits as an .npz in the Keras MNIST layout (``gh.load_mnist(path)`` reads it), a JSON record beside it and, on request, PNGs per digit (07_conditional_gan).
+
+    ``x_train``/``y_train`` hold ``n_per_class`` images of every digit,
+    shuffled; ``x_test``/``y_test`` hold ``n_test_per_class`` more, drawn from
+    other z's (empty by default). Images and labels are uint8. Written
+    atomically: an interrupted call leaves no half file and keeps an older one.
+    """
+    _conditional(generator)
+    _check_int("n_per_class", n_per_class)
+    _check_int("n_test_per_class", n_test_per_class, minimum=0)
+    _check_int("seed", seed, minimum=0)
+    if not isinstance(path, (str, os.PathLike)) or Path(path).suffix != ".npz":
+        raise ValueError(f"path must be a file name ending in .npz, got {path!r}")
+    path = Path(path)
+    rng = np.random.default_rng(seed)
+    splits = {}
+    for split, count, z_seed in (("train", n_per_class, seed), ("test", n_test_per_class, seed + 1)):
+        labels = rng.permutation(np.repeat(np.arange(N_CLASSES), count)).astype(np.uint8)
+        images = generate_digits(generator, labels, z_seed) if len(labels) else np.zeros((0, 28, 28), np.uint8)
+        splits[f"x_{split}"], splits[f"y_{split}"] = images, labels
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **splits)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_bytes(path, buffer.getvalue())
+    pngs = 0
+    if png_dir is not None:
+        for split in ("train", "test"):
+            for i, (image, label) in enumerate(zip(splits[f"x_{split}"], splits[f"y_{split}"])):
+                folder = Path(png_dir) / split / str(label)
+                folder.mkdir(parents=True, exist_ok=True)
+                _atomic_write_bytes(folder / f"{i:06d}.png", iio.imwrite("<bytes>", image, extension=".png"))
+                pngs += 1
+    record = {"path": str(path), "n_per_class": n_per_class, "n_test_per_class": n_test_per_class,
+              "seed": seed, "generator": generator.name, "generator_parameters": generator.count_params(),
+              "train_counts": np.bincount(splits["y_train"], minlength=N_CLASSES).tolist(),
+              "test_counts": np.bincount(splits["y_test"], minlength=N_CLASSES).tolist(),
+              "png_dir": str(png_dir) if png_dir is not None else None, "pngs": pngs,
+              "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "read_with": f"gh.load_mnist({str(path)!r})"}
+    _atomic_write_json(path.with_suffix(".json"), record)
+    return record
+
+
+def evaluate_conditional(generator: keras.Model, n_per_class: int = 1_000, seed: int = 0,
+                         mnist: MnistSplits | None = None) -> dict[str, Any]:
+    """Per digit k: how often the classifier reads k when k is asked for, and the Fréchet distance to the real test k's, beside the real-vs-real floor (07_conditional_gan)."""
+    _conditional(generator)
+    _check_int("n_per_class", n_per_class, minimum=2)
+    (x_train, y_train), (x_test, y_test) = mnist if mnist is not None else load_mnist()
+    rng = np.random.default_rng(seed)
+    accuracy, confusion, frechet, floor = [], np.zeros((N_CLASSES, N_CLASSES), np.int64), [], []
+    for digit in range(N_CLASSES):
+        fake = generate_digits(generator, np.full(n_per_class, digit), seed + digit)
+        read = classifier_probabilities(fake).argmax(1)
+        confusion[digit] = np.bincount(read, minlength=N_CLASSES)
+        accuracy.append(float((read == digit).mean()))
+        real = x_test[y_test == digit]
+        frechet.append(frechet_distance(fake, real))
+        same = x_train[y_train == digit]
+        floor.append(frechet_distance(same[rng.permutation(len(same))[:n_per_class]], real))
+    return {"n_per_class": n_per_class, "accuracy": accuracy, "frechet": frechet, "real_vs_real_frechet": floor,
+            "min_accuracy": min(accuracy), "mean_accuracy": float(np.mean(accuracy)),
+            "confusion": confusion.tolist()}
+
+
+def format_conditional_evaluation(result: dict[str, Any]) -> str:
+    """``evaluate_conditional``'s result as a per-digit text table (07_conditional_gan)."""
+    needed = ("accuracy", "frechet", "real_vs_real_frechet", "n_per_class")
+    if not isinstance(result, dict) or any(k not in result for k in needed):
+        raise ValueError(f"result must be gh.evaluate_conditional's dict with keys {needed}")
+    lines = [f"asked for   classifier agrees   Fréchet distance   real-vs-real floor   (n = {result['n_per_class']:,} per digit)"]
+    for digit, (acc, fd, fl) in enumerate(zip(result["accuracy"], result["frechet"], result["real_vs_real_frechet"])):
+        lines.append(f"{digit:>9}   {acc:>17.1%}   {fd:>16.2f}   {fl:>18.2f}")
+    lines.append(f"{'all':>9}   {np.mean(result['accuracy']):>17.1%}   {np.mean(result['frechet']):>16.2f}   "
+                 f"{np.mean(result['real_vs_real_frechet']):>18.2f}")
+    return "\n".join(lines)
+
+
+def build_small_classifier() -> keras.Model:
+    """The augmentation experiment's student: two conv + pool blocks, dropout, softmax logits; 34,826 parameters (08_augmentation)."""
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1), name="image"),
+        layers.Conv2D(32, 3, activation="relu", name="conv1"), layers.MaxPooling2D(name="pool1"),
+        layers.Conv2D(64, 3, activation="relu", name="conv2"), layers.MaxPooling2D(name="pool2"),
+        layers.Flatten(name="flatten"), layers.Dropout(0.5, name="dropout"),
+        layers.Dense(N_CLASSES, name="logits"),
+    ], name="small_classifier")
+
+
+def train_small_classifier(x: Any, y: Any, *, steps: int = 1_000, batch_size: int = 64, seed: int = 0,
+                           shift_augment: bool = False) -> keras.Model:
+    """Train ``build_small_classifier`` for a fixed number of steps (the same budget whatever the data size), optionally with random shifts and rotations (08_augmentation)."""
+    x = _check_images("x", x)
+    y = check_labels(y, len(x), "y")
+    _check_int("steps", steps)
+    _check_int("batch_size", batch_size)
+    _check_int("seed", seed, minimum=0)
+    keras.utils.set_random_seed(seed)
+    model = build_small_classifier()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ds = (tf.data.Dataset.from_tensor_slices((to_float(to_uint8(x)), y)).cache()
+          .shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size))
+    if shift_augment:  # the classical augmentation, as a baseline for synthetic digits
+        augment = keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1, seed=seed),
+                                    keras.layers.RandomRotation(0.04, seed=seed)])
+        ds = ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    model.fit(ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+    return model
+
+
+def real_test_accuracy(model: keras.Model, x_test: Any, y_test: Any) -> float:
+    """Share of real test digits a classifier gets right (08_augmentation)."""
+    x_test = to_float(to_uint8(_check_images("x_test", x_test)))
+    y_test = check_labels(y_test, len(x_test), "y_test")
+    return float((_batched_predict(model, x_test, "x_test").argmax(1) == y_test).mean())
+
+
+def real_subset(x: Any, y: Any, n_per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n_per_class real images of every digit, drawn at random for a seed (08_augmentation)."""
+    x = _check_images("x", x)
+    y = check_labels(y, len(x), "y")
+    _check_int("n_per_class", n_per_class)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for digit in range(N_CLASSES):
+        pool = np.flatnonzero(y == digit)
+        if len(pool) < n_per_class:
+            raise ValueError(f"n_per_class: digit {digit} has only {len(pool)} images, {n_per_class} asked for")
+        picked.append(rng.choice(pool, n_per_class, replace=False))
+    index = rng.permutation(np.concatenate(picked))
+    return x[index], y[index]
+
+
+AUGMENTATION_FIELDS = ("n_per_class", "condition", "synthetic_ratio", "seed", "n_real", "n_synthetic",
+                       "steps", "test_accuracy", "seconds")
+
+
+def _condition_name(ratio: float | None, shifts: bool = False) -> str:
+    if shifts:
+        return "real + shifts/rotations"
+    if ratio is None:
+        return "real only"
+    return "synthetic only" if ratio == float("inf") else f"real + {ratio:g}× synthetic"
+
+
+def augmentation_experiment(generator: keras.Model, csv_path: str | os.PathLike[str], *,
+                            n_values: Sequence[int] = (10, 50, 100, 500), ratios: Sequence[float] = (1, 4, 10),
+                            seeds: Sequence[int] = (0, 1, 2), steps: int = 1_000, synthetic_only: bool = True,
+                            shifts: bool = True, mnist: MnistSplits | None = None,
+                            verbose: bool = True) -> list[dict[str, Any]]:
+    """Train the small classifier on n real digits per class, alone, with synthetic digits at each ratio, with classical shifts, and on synthetic digits alone; test each on all 10,000 real test digits (08_augmentation).
+
+    Every row is appended to ``csv_path`` as soon as it is measured, and rows
+    already there are skipped: an interrupted experiment resumes where it stopped.
+    "synthetic only" uses n synthetic digits per class (the Classification
+    Accuracy Score of Ravuri & Vinyals 2019, at the same size as the real set).
+    """
+    import csv
+
+    _conditional(generator)
+    n_values = [_check_int("n_values", n) for n in n_values]
+    seeds = [_check_int("seeds", s, minimum=0) for s in seeds]
+    if any(not r > 0 for r in ratios):
+        raise ValueError(f"ratios must be positive numbers of synthetic images per real one, got {list(ratios)}")
+    _check_int("steps", steps)
+    (x_train, y_train), (x_test, y_test) = mnist if mnist is not None else load_mnist()
+    csv_path = Path(csv_path)
+    rows = []
+    if csv_path.is_file():
+        with csv_path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("test_accuracy")]
+    done = {(int(r["n_per_class"]), r["condition"], int(r["seed"]), int(r["steps"])) for r in rows}
+    plan = [(n, _condition_name(None), None, False) for n in n_values]
+    plan += [(n, _condition_name(None, True), None, True) for n in n_values] if shifts else []
+    plan += [(n, _condition_name(r), float(r), False) for n in n_values for r in ratios]
+    plan += [(n, _condition_name(float("inf")), float("inf"), False) for n in n_values] if synthetic_only else []
+    for seed in seeds:
+        for n, condition, ratio, shift in plan:
+            if (n, condition, seed, steps) in done:
+                continue
+            start = time.perf_counter()
+            x_real, y_real = real_subset(x_train, y_train, n, seed)
+            n_synth = 0 if ratio is None else (n if ratio == float("inf") else int(round(n * ratio)))
+            if n_synth:
+                y_synth = np.repeat(np.arange(N_CLASSES), n_synth)
+                x_synth = generate_digits(generator, y_synth, seed=10_000 + seed)
+                if ratio == float("inf"):
+                    x_real, y_real = x_synth, y_synth
+                else:
+                    x_real, y_real = np.concatenate([x_real, x_synth]), np.concatenate([y_real, y_synth])
+            model = train_small_classifier(x_real, y_real, steps=steps, seed=seed, shift_augment=shift)
+            row = {"n_per_class": n, "condition": condition, "synthetic_ratio": "" if ratio is None else ratio,
+                   "seed": seed, "n_real": 0 if ratio == float("inf") else n * N_CLASSES,
+                   "n_synthetic": n_synth * N_CLASSES, "steps": steps,
+                   "test_accuracy": round(real_test_accuracy(model, x_test, y_test), 4),
+                   "seconds": round(time.perf_counter() - start, 1)}
+            rows.append(row)
+            csv_path.parent.mkdir(parents=True, exist_ok=True)
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=AUGMENTATION_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+            _atomic_write_bytes(csv_path, buffer.getvalue().encode())
+            if verbose:
+                print(f"n={n:>4}/class  {condition:<24} seed {seed}: {row['test_accuracy']:.2%}  "
+                      f"({row['seconds']:.0f} s)", flush=True)
+    return [{**r, "n_per_class": int(r["n_per_class"]), "seed": int(r["seed"]),
+             "test_accuracy": float(r["test_accuracy"])} for r in rows]
+
+
+def summarize_augmentation(rows: Sequence[dict[str, Any]]) -> dict[str, dict[int, tuple[float, float, int]]]:
+    """Mean and standard deviation of test accuracy over seeds: {condition: {n: (mean, std, seeds)}} (08_augmentation)."""
+    if not rows or any("condition" not in r or "test_accuracy" not in r for r in rows):
+        raise ValueError("rows must be augmentation_experiment's rows (dicts with condition, n_per_class, test_accuracy)")
+    groups: dict[str, dict[int, list[float]]] = {}
+    for r in rows:
+        groups.setdefault(r["condition"], {}).setdefault(int(r["n_per_class"]), []).append(float(r["test_accuracy"]))
+    return {c: {n: (float(np.mean(a)), float(np.std(a, ddof=1)) if len(a) > 1 else 0.0, len(a))
+                for n, a in sorted(by_n.items())} for c, by_n in groups.items()}
+
+
+def format_augmentation(rows: Sequence[dict[str, Any]], markdown: bool = False) -> str:
+    """The experiment as a table of accuracy mean ± std over seeds, conditions × n per class (08_augmentation)."""
+    summary = summarize_augmentation(rows)
+    ns = sorted({n for by_n in summary.values() for n in by_n})
+    cell = lambda m: f"{m[0]:.1%} ± {m[1]:.1%}" if m else "—"  # noqa: E731
+    head = ["condition"] + [f"n = {n}/class" for n in ns]
+    body = [[c] + [cell(by_n.get(n)) for n in ns] for c, by_n in summary.items()]
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(r) + " |" for r in body])
+    width = max(len(r[0]) for r in body + [head])
+    return "\n".join(f"{r[0]:<{width}}  " + "  ".join(f"{v:>15}" for v in r[1:]) for r in [head] + body)
+
+
+def plot_augmentation(rows: Sequence[dict[str, Any]], title: str = "Small classifier on real test digits"):
+    """Test accuracy against real images per class, one line per condition, error bars = std over seeds (08_augmentation)."""
+    import matplotlib.pyplot as plt
+
+    summary = summarize_augmentation(rows)
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    for i, (condition, by_n) in enumerate(summary.items()):
+        ns = list(by_n)
+        means, stds = zip(*[(by_n[n][0] * 100, by_n[n][1] * 100) for n in ns])
+        style = "--" if condition == "synthetic only" else ":" if "shifts" in condition else "-"
+        ax.errorbar(ns, means, yerr=stds, fmt="o" + style, capsize=3, label=condition)
+    ax.set(xscale="log", xlabel="real training images per class (n)", ylabel="test accuracy (%)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# 9. Command line: python -m gan_helpers train --epochs N --out DIR
 # ---------------------------------------------------------------------------
 
 def estimate_epoch_seconds(batch_size: int = BATCH_SIZE, steps: int = 8,
@@ -1637,8 +2131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m gan_helpers`` for scripts and cluster jobs."""
     parser = argparse.ArgumentParser(prog="python -m gan_helpers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train or resume the DCGAN")
-    t.add_argument("--out", type=Path, default=None, help="run folder (default: outputs/dcgan)")
+    t = sub.add_parser("train", help="train or resume the DCGAN (or another architecture)")
+    t.add_argument("--out", type=Path, default=None, help="run folder (default: outputs/ARCHITECTURE)")
+    t.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="dcgan")
     t.add_argument("--epochs", type=int, default=EPOCHS)
     t.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     t.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
@@ -1666,9 +2161,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     m.add_argument("--time-alone", action="store_true", help="also time each run's step alone here")
     x = sub.add_parser("export", help="save a run's generator as .keras with a record (default: the kit's pretrained file)")
     x.add_argument("--run", type=Path, required=True, help="run folder with checkpoints/")
-    x.add_argument("--to", type=Path, default=PRETRAINED_GENERATOR_PATH)
+    x.add_argument("--to", type=Path, default=None,
+                   help="default: data/pretrained/dcgan_generator.keras or conditional_generator.keras")
     x.add_argument("--epoch", type=int, default=None, help="checkpointed epoch (default: the latest)")
     x.add_argument("--n", type=int, default=10_000, help="samples for the recorded evaluation")
+    y = sub.add_parser("synthesize", help="write labelled synthetic digits as an .npz in the MNIST layout")
+    y.add_argument("--to", type=Path, required=True, help="output .npz (a .json record is written beside it)")
+    y.add_argument("--n-per-class", type=int, default=1_000)
+    y.add_argument("--n-test-per-class", type=int, default=0)
+    y.add_argument("--seed", type=int, default=0)
+    y.add_argument("--png-dir", type=Path, default=None, help="also write one PNG per image, a folder per digit")
+    y.add_argument("--generator", type=Path, default=None,
+                   help="a conditional generator .keras (default: the kit's pretrained one)")
+    a = sub.add_parser("augment", help="the augmentation experiment of 08_augmentation; resumes from its CSV")
+    a.add_argument("--csv", type=Path, required=True)
+    a.add_argument("--n", type=int, nargs="+", default=[10, 50, 100, 500], help="real images per class")
+    a.add_argument("--ratios", type=float, nargs="+", default=[1, 4, 10])
+    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    a.add_argument("--steps", type=int, default=1_000)
+    a.add_argument("--generator", type=Path, default=None,
+                   help="a conditional generator .keras (default: the kit's pretrained one)")
     c = sub.add_parser("train-classifier", help="retrain the evaluation classifier (data/pretrained/)")
     c.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
     c.add_argument("--epochs", type=int, default=6)
@@ -1693,7 +2205,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "export":
         record = export_generator(args.run, args.to, epoch=args.epoch, n_eval=args.n)
         print(format_evaluation(record["evaluation"]))
-        print(f"wrote {args.to} and {args.to.with_suffix('.json')} (epoch {record['epochs']})")
+        if "conditional_evaluation" in record:
+            print(format_conditional_evaluation(record["conditional_evaluation"]))
+        print(f"wrote {record['path']} and its .json record (epoch {record['epochs']})")
+        return 0
+    if args.command in ("synthesize", "augment"):
+        generator = load_pretrained_conditional_generator(args.generator)
+        if args.command == "synthesize":
+            record = make_synthetic_dataset(generator, args.n_per_class, args.to, seed=args.seed,
+                                            n_test_per_class=args.n_test_per_class, png_dir=args.png_dir)
+            print(json.dumps(record, indent=1))
+        else:
+            rows = augmentation_experiment(generator, args.csv, n_values=args.n, ratios=args.ratios,
+                                           seeds=args.seeds, steps=args.steps)
+            print(format_augmentation(rows) + "\n\n" + format_augmentation(rows, markdown=True))
         return 0
     if args.command == "train-classifier":
         print(json.dumps(train_classifier(args.out, epochs=args.epochs, seed=args.seed), indent=1))
@@ -1710,8 +2235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"about {quick / 60 + notebooks:.0f} min for its {notebooks} notebooks (about a minute each besides training).")
         return 0
 
-    (x_train, _), _ = load_mnist(args.mnist)
-    run = train(args.out, epochs=args.epochs, batch_size=args.batch_size,
+    (x_train, y_train), _ = load_mnist(args.mnist)
+    run = train(args.out, architecture=args.architecture, y_train=y_train, epochs=args.epochs, batch_size=args.batch_size,
                 learning_rate=args.learning_rate, beta_1=args.beta_1, latent_dim=args.latent_dim,
                 checkpoint_every=args.checkpoint_every, n_train=args.n_train, seed=args.seed,
                 x_train=x_train, frechet_every=args.frechet_every, frechet_n=args.frechet_n, verbose=2,

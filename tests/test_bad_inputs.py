@@ -18,7 +18,8 @@ import gan_helpers as gh
 
 #: Public names that take no argument a user could get wrong.
 NO_ARGUMENTS = {"quick_mode", "data_dir", "run_settings", "device_report", "build_discriminator",
-                "build_classifier", "TrainingDiverged", "TrainingRun", "GANState", "CheckpointDamaged"}
+                "build_classifier", "TrainingDiverged", "TrainingRun", "GANState", "CheckpointDamaged",
+                "build_conditional_discriminator", "build_small_classifier"}
 
 _cache: dict[str, object] = {}
 
@@ -27,6 +28,12 @@ def G():  # noqa: N802 - a tiny shared generator, built once
     if "g" not in _cache:
         _cache["g"] = gh.build_generator()
     return _cache["g"]
+
+
+def CG():  # noqa: N802 - a conditional generator
+    if "cg" not in _cache:
+        _cache["cg"] = gh.build_conditional_generator()
+    return _cache["cg"]
 
 
 def D():  # noqa: N802
@@ -124,6 +131,31 @@ TABLE = [
     ("LatentExplorer", lambda t: gh.LatentExplorer(G(), {"a": np.ones(5)}), ValueError, r"shape \(100,\)"),
     ("InterpolationExplorer", lambda t: gh.InterpolationExplorer(G(), scale=0), ValueError, "scale must be >= 1"),
     ("estimate_epoch_seconds", lambda t: gh.estimate_epoch_seconds(steps=0), ValueError, "steps must be >= 1"),
+    ("check_labels", lambda t: gh.check_labels([1.5]), TypeError, "labels must be integer digits"),
+    ("build_conditional_generator", lambda t: gh.build_conditional_generator(0), ValueError,
+     "latent_dim must be >= 1"),
+    ("is_conditional", lambda t: gh.is_conditional("G"), TypeError, "generator must be a keras.Model"),
+    ("balanced_labels", lambda t: gh.balanced_labels(CG(), -1), ValueError, "n must be >= 0"),
+    ("frame_inputs", lambda t: gh.frame_inputs(CG(), seed=-2), ValueError, "seed must be >= 0"),
+    ("load_pretrained_conditional_generator", lambda t: gh.load_pretrained_conditional_generator(MISSING),
+     FileNotFoundError, "no pretrained conditional generator"),
+    ("generate_digits", lambda t: gh.generate_digits(CG(), [3, 11]), ValueError, "labels must be digits 0-9, got 11"),
+    ("make_synthetic_dataset", lambda t: gh.make_synthetic_dataset(G(), 5, t / "s.npz"), ValueError,
+     "generator must be conditional"),
+    ("evaluate_conditional", lambda t: gh.evaluate_conditional(CG(), n_per_class=1), ValueError,
+     "n_per_class must be >= 2"),
+    ("format_conditional_evaluation", lambda t: gh.format_conditional_evaluation({"accuracy": []}), ValueError,
+     "result must be gh.evaluate_conditional"),
+    ("train_small_classifier", lambda t: gh.train_small_classifier(IMAGES, np.zeros(8), steps=1), TypeError,
+     "y must be integer digits"),
+    ("real_test_accuracy", lambda t: gh.real_test_accuracy(None, IMAGES, np.zeros(7, int)), ValueError,
+     "y_test must have one label per image"),
+    ("real_subset", lambda t: gh.real_subset(IMAGES, np.zeros(8, int), 0), ValueError, "n_per_class must be >= 1"),
+    ("augmentation_experiment", lambda t: gh.augmentation_experiment(CG(), t / "a.csv", ratios=(0,)),
+     ValueError, "ratios must be positive"),
+    ("summarize_augmentation", lambda t: gh.summarize_augmentation([]), ValueError, "rows must be"),
+    ("format_augmentation", lambda t: gh.format_augmentation([{"n": 1}]), ValueError, "rows must be"),
+    ("plot_augmentation", lambda t: gh.plot_augmentation(None), ValueError, "rows must be"),
     ("main", lambda t: gh.main(["train", "--epochs", "0", "--out", str(t)]), ValueError, "epochs must be >= 1"),
 ]
 

@@ -1,0 +1,63 @@
+"""The notebooks follow the kit's lesson format (README, "Style"); nbval runs them separately."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_notebooks_are_numbered_without_gaps():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == list(range(1, len(NOTEBOOKS) + 1)), [p.name for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_format(path):
+    nb = cells(path)
+    markdown = [source(c) for c in nb if c["cell_type"] == "markdown"]
+    titles = [line for text in markdown for line in text.splitlines() if re.match(r"# \S", line)]
+    assert len(titles) == 1 and titles[0].startswith(f"# {path.name[:2]} · "), titles
+    assert "**What you will learn**" in markdown[0]
+    assert "**Inputs:**" in markdown[0] and "**Outputs:**" in markdown[0], "say what it uses and writes"
+    for heading in ("## Summary", "## Exercises"):
+        assert any(re.search(f"^{heading}", t, re.M) for t in markdown), f"no {heading!r} section"
+
+
+def test_every_notebook_opens_with_the_same_setup_cell():
+    setups = {p.stem: source(next(c for c in cells(p) if c["cell_type"] == "code")) for p in NOTEBOOKS}
+    first = setups[NOTEBOOKS[0].stem]
+    assert first.startswith("# Setup") and "import gan_helpers as gh" in first
+    assert {name for name, text in setups.items() if text != first} == set()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    dirty = [i for i, c in enumerate(cells(path)) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_checks_what_it_shows(path):
+    code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+    assert code.count("assert ") >= 3, "every notebook checks its results with assert cells"
+
+
+def test_readme_lists_every_notebook():
+    readme = (ROOT / "README.md").read_text()
+    missing = [p.stem for p in NOTEBOOKS if f"`{p.stem}`" not in readme]
+    assert not missing, f"README's notebook table lacks {missing}"
