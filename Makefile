@@ -14,7 +14,7 @@ OUT    := outputs$(if $(filter 1 true yes,$(GAN_QUICK)),/quick)
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test lab estimate bench bench-explorer augment clean-outputs
+.PHONY: setup run test lab estimate bench bench-explorer bench-train augment clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -49,6 +49,9 @@ bench: setup           ## every benchmark script in benchmarks/ (prints figures,
 
 bench-explorer: setup  ## latent explorer: slider-update latency, median and 95th percentile
 	@$(BIN)/python benchmarks/explorer_latency.py
+
+bench-train: setup     ## train step: the kit's against the TensorFlow tutorial's, images/s, ratio, utilization
+	@$(BIN)/python benchmarks/train_speed.py
 
 augment: setup         ## 08's full augmentation grid (72 small classifiers); resumes from its CSV
 	@$(BIN)/python -m gan_helpers augment --csv outputs/augmentation/results.csv

@@ -864,6 +864,22 @@ def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int |
     return generator
 
 
+def average_generator(out_dir: str | os.PathLike[str], epochs: Sequence[int]) -> keras.Model:
+    """A generator whose weights are the mean of its weights at several checkpointed epochs (07_conditional_gan).
+
+    Averaging the generator over the last few epochs (Polyak averaging; Yazıcı et
+    al. 2019) smooths out the oscillation of the two-player game: the average
+    often draws better digits than any single checkpoint it was made from.
+    """
+    epochs = [_check_int("epochs", e) for e in epochs]
+    if not epochs:
+        raise ValueError("epochs must name at least one checkpointed epoch")
+    generators = [load_generator_from_checkpoint(out_dir, e) for e in epochs]
+    average = generators[-1]
+    average.set_weights([np.mean(ws, axis=0) for ws in zip(*(g.get_weights() for g in generators))])
+    return average
+
+
 def trained_run_dir(train_if_missing: bool = True) -> Path:
     """03's run folder when it holds checkpoints, else a short quick-settings run of its own (04_progress_gif)."""
     if not isinstance(train_if_missing, bool):
@@ -943,14 +959,24 @@ def trained_generator(source: str = "auto", conditional: bool = False) -> tuple[
 
 
 def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
-                     *, epoch: int | None = None, n_eval: int = 10_000) -> dict[str, Any]:
+                     *, epoch: int | None = None, n_eval: int = 10_000, average: int = 1) -> dict[str, Any]:
     """Save a run's generator in Keras' native format, a JSON record (settings, epochs, time, machine, history, evaluation; per digit for a conditional one) and the run's progress GIF (03_train_dcgan).
 
     ``path`` defaults to the kit's pretrained file for the run's architecture.
+    ``average`` > 1 exports the mean of the generator's weights over the last
+    ``average`` checkpoints up to ``epoch`` (``average_generator``), which works
+    best with a checkpoint every epoch (``--checkpoint-every 1``).
     """
     run_dir = Path(run_dir)
+    _check_int("average", average)
+    saved = checkpoint_epochs(run_dir)
+    epoch = epoch if epoch is not None else (saved[-1] if saved else None)
     generator = load_generator_from_checkpoint(run_dir, epoch)
-    epoch = epoch if epoch is not None else checkpoint_epochs(run_dir)[-1]
+    averaged = [e for e in saved if e <= epoch][-average:]
+    if average > 1:
+        if len(averaged) < average:
+            raise ValueError(f"average: {average} checkpoints up to epoch {epoch} asked for, {run_dir} has {len(averaged)}")
+        generator = average_generator(run_dir, averaged)
     config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
     conditional = is_conditional(generator)
     path = Path(path) if path is not None else (CONDITIONAL_GENERATOR_PATH if conditional else PRETRAINED_GENERATOR_PATH)
@@ -972,12 +998,19 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
               "frechet_by_epoch": dict(zip(history.get("epoch", []), history.get("frechet", []))),
               "history": history,
               "evaluation": evaluation, "parameters": generator.count_params(),
+              "weights_averaged_over_epochs": averaged if average > 1 else None,
               "exported": time.strftime("%Y-%m-%d"),
               "trained_with": f"python -m gan_helpers train{' --architecture conditional' if conditional else ''} "
                               f"--epochs {epoch} --out RUN (the settings above), "
-                              f"then python -m gan_helpers export --run RUN"}
+                              f"then python -m gan_helpers export --run RUN"
+                              + (f" --average {average}" if average > 1 else "")}
     if conditional:
         record["conditional_evaluation"] = evaluate_conditional(generator, max(2, n_eval // N_CLASSES))
+    if average > 1:  # what averaging bought: the same evaluation of the last checkpoint alone
+        last = load_generator_from_checkpoint(run_dir, epoch)  # (average_generator reused its model)
+        record["last_checkpoint_evaluation"] = evaluate_generator(last, n_eval)
+        if conditional:
+            record["last_checkpoint_conditional_evaluation"] = evaluate_conditional(last, max(2, n_eval // N_CLASSES))
     _atomic_write_json(path.with_suffix(".json"), record)
     return {**record, "path": str(path)}
 
@@ -1049,7 +1082,9 @@ def gif_info(gif_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Frame count, loop setting, frame durations (ms) and frame shape of a GIF (04_progress_gif)."""
     if not Path(gif_path).is_file():
         raise FileNotFoundError(f"gif_path: no GIF at {gif_path}")
-    frames = iio.imread(gif_path, index=None)
+    # mode="RGB": Pillow reads a GIF's first frame as palette (→ RGB) and later all-grey frames as L,
+    # so without one mode the frames of a grey GIF can come back in two shapes.
+    frames = iio.imread(gif_path, index=None, mode="RGB")
     meta = iio.immeta(gif_path)
     durations = [iio.immeta(gif_path, index=i).get("duration") for i in range(len(frames))]
     return {"frames": len(frames), "loop": meta.get("loop"), "durations_ms": durations,
@@ -2165,6 +2200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="default: data/pretrained/dcgan_generator.keras or conditional_generator.keras")
     x.add_argument("--epoch", type=int, default=None, help="checkpointed epoch (default: the latest)")
     x.add_argument("--n", type=int, default=10_000, help="samples for the recorded evaluation")
+    x.add_argument("--average", type=int, default=1,
+                   help="export the mean of the generator's weights over the last N checkpoints")
     y = sub.add_parser("synthesize", help="write labelled synthetic digits as an .npz in the MNIST layout")
     y.add_argument("--to", type=Path, required=True, help="output .npz (a .json record is written beside it)")
     y.add_argument("--n-per-class", type=int, default=1_000)
@@ -2203,7 +2240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _atomic_write_json(args.save, comparison)
         return 0
     if args.command == "export":
-        record = export_generator(args.run, args.to, epoch=args.epoch, n_eval=args.n)
+        record = export_generator(args.run, args.to, epoch=args.epoch, n_eval=args.n, average=args.average)
         print(format_evaluation(record["evaluation"]))
         if "conditional_evaluation" in record:
             print(format_conditional_evaluation(record["conditional_evaluation"]))

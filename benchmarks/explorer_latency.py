@@ -4,7 +4,9 @@ Builds gh.LatentExplorer on the pretrained generator, warms it up, then moves a
 random slider to a random value `moves` times, timing each change from the
 slider's new value to the new PNG in the ipywidgets.Image (the whole Python
 side of an update: z, generator + classifier, PNG encoding, widget state).
-It also times the parts, and the matplotlib redraw the explorer avoids.
+It also times the parts, and the matplotlib redraw the explorer avoids; then
+the conditional generator's explorer (07_conditional_gan), where every move is
+a slider or a click on the digit picker.
 Run: make bench-explorer   (or .venv/bin/python benchmarks/explorer_latency.py --moves 500)
 """
 
@@ -76,6 +78,25 @@ def main(moves: int = 300, seed: int = 0) -> None:
     print(summary("matplotlib redraw instead of PNG", redraw))
     verdict = "meets" if np.percentile(updates, 95) < 0.050 else "MISSES"
     print(f"target: median and p95 under 50 ms -> {verdict} it")
+
+    conditional = gh.load_pretrained_conditional_generator()
+    picker = gh.LatentExplorer(conditional, gh.explorer_directions(conditional, n=1_024), seed=seed)
+    controls = [*picker.sliders.values(), picker.digit_picker]
+    moves_c = []
+    for i in range(moves + 20):
+        control = controls[rng.integers(len(controls))]
+        if control is picker.digit_picker:
+            value = int((control.value + rng.integers(1, 10)) % 10)
+        else:
+            value = round(float(rng.uniform(-3, 3)), 1)
+            value = value if value != control.value else (-value if value else 0.1)
+        count = picker.updates
+        start = time.perf_counter()
+        control.value = value
+        if i >= 20:  # the first 20 warm up
+            moves_c.append(time.perf_counter() - start)
+        assert picker.updates == count + 1, "every move must redraw exactly once"
+    print(summary("conditional explorer (slider or digit)", moves_c))
 
 
 if __name__ == "__main__":

@@ -156,6 +156,7 @@ TABLE = [
     ("summarize_augmentation", lambda t: gh.summarize_augmentation([]), ValueError, "rows must be"),
     ("format_augmentation", lambda t: gh.format_augmentation([{"n": 1}]), ValueError, "rows must be"),
     ("plot_augmentation", lambda t: gh.plot_augmentation(None), ValueError, "rows must be"),
+    ("average_generator", lambda t: gh.average_generator(t, []), ValueError, "at least one checkpointed epoch"),
     ("main", lambda t: gh.main(["train", "--epochs", "0", "--out", str(t)]), ValueError, "epochs must be >= 1"),
 ]
 

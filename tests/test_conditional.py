@@ -120,6 +120,19 @@ def test_conditional_training_writes_checkpoints_frames_and_label_accuracy(short
                                gh.generate(run.generator, z, [0, 1, 2, 3]), atol=1e-5)
 
 
+def test_average_generator_is_the_mean_of_the_checkpoints_weights(short_run, tmp_path):
+    run, _, _ = short_run
+    one, two = (gh.load_generator_from_checkpoint(run.out_dir, e) for e in (1, 2))
+    mean = gh.average_generator(run.out_dir, [1, 2])
+    for a, b, m in zip(one.get_weights(), two.get_weights(), mean.get_weights()):
+        np.testing.assert_allclose(m, (a + b) / 2, rtol=1e-6, atol=1e-7)
+    record = gh.export_generator(run.out_dir, tmp_path / "avg.keras", epoch=2, n_eval=20, average=2)
+    assert record["weights_averaged_over_epochs"] == [1, 2] and "--average 2" in record["trained_with"]
+    assert record["conditional_evaluation"]["n_per_class"] == 2
+    with pytest.raises(ValueError, match="average: 5 checkpoints up to epoch 2 asked for"):
+        gh.export_generator(run.out_dir, tmp_path / "x.keras", epoch=2, average=5)
+
+
 def test_conditional_training_resumes_and_refuses_another_architecture(short_run):
     run, x, y = short_run
     resumed = gh.train(run.out_dir, architecture="conditional", x_train=x[:512], y_train=y[:512], epochs=3,
@@ -195,9 +208,9 @@ def test_pretrained_conditional_generator_draws_the_digit_asked_for():
     per_class = record["conditional_evaluation"]["accuracy"]
     assert len(per_class) == 10 and min(per_class) >= 0.95, per_class
     assert record["conditional_evaluation"]["n_per_class"] >= 1_000
-    # and it still does: 40 samples of every digit, read by the kit's classifier
-    images = gh.generate_digits(pretrained(), np.repeat(np.arange(10), 40), seed=5)
-    read = gh.classifier_probabilities(images).argmax(1).reshape(10, 40)
+    # and it still does: 100 samples of every digit, read by the kit's classifier
+    images = gh.generate_digits(pretrained(), np.repeat(np.arange(10), 100), seed=5)
+    read = gh.classifier_probabilities(images).argmax(1).reshape(10, 100)
     assert ((read == np.arange(10)[:, None]).mean(1) >= 0.9).all()
     gif = gh.gif_info(gh.CONDITIONAL_GENERATOR_PATH.with_name("conditional_generator_progress.gif"))
     assert gif["frames"] == record["epochs"] + 1 and gif["loop"] == 0
