@@ -120,8 +120,12 @@ def test_conditional_training_writes_checkpoints_frames_and_label_accuracy(short
                                gh.generate(run.generator, z, [0, 1, 2, 3]), atol=1e-5)
 
 
-def test_average_generator_is_the_mean_of_the_checkpoints_weights(short_run, tmp_path):
+def test_average_generator_is_the_mean_of_the_checkpoints_weights(short_run, tmp_path, monkeypatch):
     run, _, _ = short_run
+    # The evaluations themselves are tested elsewhere; here only which generator each one sees.
+    seen = []
+    monkeypatch.setattr(gh, "evaluate_generator", lambda g, n: seen.append(g.get_weights()[0].copy()) or {"n": n})
+    monkeypatch.setattr(gh, "evaluate_conditional", lambda g, n: {"n_per_class": n})
     one, two = (gh.load_generator_from_checkpoint(run.out_dir, e) for e in (1, 2))
     mean = gh.average_generator(run.out_dir, [1, 2])
     for a, b, m in zip(one.get_weights(), two.get_weights(), mean.get_weights()):
@@ -129,6 +133,10 @@ def test_average_generator_is_the_mean_of_the_checkpoints_weights(short_run, tmp
     record = gh.export_generator(run.out_dir, tmp_path / "avg.keras", epoch=2, n_eval=20, average=2)
     assert record["weights_averaged_over_epochs"] == [1, 2] and "--average 2" in record["trained_with"]
     assert record["conditional_evaluation"]["n_per_class"] == 2
+    assert record["last_checkpoint_conditional_evaluation"]["n_per_class"] == 2
+    np.testing.assert_allclose(seen[0], mean.get_weights()[0], rtol=1e-6)   # the export: the average
+    np.testing.assert_allclose(seen[1], two.get_weights()[0], rtol=1e-6)    # beside it: epoch 2 alone
+    assert gh.gif_info(tmp_path / "avg_progress.gif")["frames"] == 3
     with pytest.raises(ValueError, match="average: 5 checkpoints up to epoch 2 asked for"):
         gh.export_generator(run.out_dir, tmp_path / "x.keras", epoch=2, average=5)
 
