@@ -914,14 +914,21 @@ def load_keras_file(path: str | os.PathLike[str], what: str, remedy: str) -> ker
 
 def load_pretrained_generator(path: str | os.PathLike[str] | None = None) -> keras.Model:
     """The generator the kit ships, trained by ``train`` on all 60k digits; its record is the .json beside it (06_latent_explorer)."""
-    path = Path(path) if path is not None else PRETRAINED_GENERATOR_PATH
-    generator = load_keras_file(path, "pretrained generator",
+    return _load_generator_file(path if path is not None else PRETRAINED_GENERATOR_PATH, conditional=False)
+
+
+def _load_generator_file(path: str | os.PathLike[str], conditional: bool) -> keras.Model:
+    """A shipped (or exported) generator file, checked to be a generator of the expected kind."""
+    kind, run = ("conditional generator", "conditional") if conditional else ("generator", "dcgan")
+    generator = load_keras_file(path, f"pretrained {kind}",
                                 "restore it with `git checkout -- data/pretrained` or export your own run with "
-                                "`python -m gan_helpers export --run outputs/dcgan`")
+                                f"`python -m gan_helpers export --run outputs/{run}`")
     try:
         latent_dim_of(generator)
     except (TypeError, ValueError) as error:
         raise ValueError(f"path: {path} does not hold a generator: {error}") from error
+    if conditional and not is_conditional(generator):
+        raise ValueError(f"path: {path} holds a generator that takes no labels; a conditional one was expected")
     return generator
 
 
@@ -971,12 +978,12 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     _check_int("average", average)
     saved = checkpoint_epochs(run_dir)
     epoch = epoch if epoch is not None else (saved[-1] if saved else None)
-    generator = load_generator_from_checkpoint(run_dir, epoch)
+    generator = last = load_generator_from_checkpoint(run_dir, epoch)
     averaged = [e for e in saved if e <= epoch][-average:]
     if average > 1:
         if len(averaged) < average:
             raise ValueError(f"average: {average} checkpoints up to epoch {epoch} asked for, {run_dir} has {len(averaged)}")
-        generator = average_generator(run_dir, averaged)
+        generator = average_generator(run_dir, averaged)  # a model of its own; `last` stays the checkpoint
     config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
     conditional = is_conditional(generator)
     path = Path(path) if path is not None else (CONDITIONAL_GENERATOR_PATH if conditional else PRETRAINED_GENERATOR_PATH)
@@ -1007,7 +1014,6 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     if conditional:
         record["conditional_evaluation"] = evaluate_conditional(generator, max(2, n_eval // N_CLASSES))
     if average > 1:  # what averaging bought: the same evaluation of the last checkpoint alone
-        last = load_generator_from_checkpoint(run_dir, epoch)  # (average_generator reused its model)
         record["last_checkpoint_evaluation"] = evaluate_generator(last, n_eval)
         if conditional:
             record["last_checkpoint_conditional_evaluation"] = evaluate_conditional(last, max(2, n_eval // N_CLASSES))
@@ -1855,18 +1861,7 @@ CONDITIONAL_GENERATOR_PATH = PROJECT_ROOT / "data" / "pretrained" / "conditional
 
 def load_pretrained_conditional_generator(path: str | os.PathLike[str] | None = None) -> keras.Model:
     """The conditional generator the kit ships (``train(architecture="conditional")`` on all 60k digits); its record is the .json beside it (07_conditional_gan)."""
-    path = Path(path) if path is not None else CONDITIONAL_GENERATOR_PATH
-    generator = load_keras_file(path, "pretrained conditional generator",
-                                "restore it with `git checkout -- data/pretrained` or export your own run with "
-                                "`python -m gan_helpers export --run outputs/conditional`")
-    try:
-        latent_dim_of(generator)
-        conditional = is_conditional(generator)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"path: {path} does not hold a generator: {error}") from error
-    if not conditional:
-        raise ValueError(f"path: {path} holds a generator that takes no labels; a conditional one was expected")
-    return generator
+    return _load_generator_file(path if path is not None else CONDITIONAL_GENERATOR_PATH, conditional=True)
 
 
 def _conditional(generator: Any) -> keras.Model:
