@@ -14,7 +14,7 @@ OUT    := outputs$(if $(filter 1 true yes,$(GAN_QUICK)),/quick)
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test lab estimate bench bench-explorer bench-train augment clean-outputs
+.PHONY: setup run test lab estimate bench bench-explorer bench-train augment dynamics clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -53,8 +53,11 @@ bench-explorer: setup  ## latent explorer: slider-update latency, median and 95t
 bench-train: setup     ## train step: the kit's against the TensorFlow tutorial's, images/s, ratio, utilization
 	@$(BIN)/python benchmarks/train_speed.py
 
-augment: setup         ## 08's full augmentation grid (72 small classifiers); resumes from its CSV
+augment: setup         ## 09's full augmentation grid (72 small classifiers); resumes from its CSV
 	@$(BIN)/python -m gan_helpers augment --csv outputs/augmentation/results.csv
+
+dynamics: setup        ## 10's ten controlled runs in full (about an hour on 2 cores); finished runs are kept
+	@$(BIN)/python -m gan_helpers dynamics --out outputs/dynamics
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -5,13 +5,14 @@ names the notebook. Sections follow the teaching order:
 
 1. Settings and set-up            (every notebook's Setup cell)
 2. Data: MNIST and tf.data        (01_mnist_data)
-3. Models: the DCGAN (+ its conditional twin, 07)  (02_dcgan_models)
-4. Losses, train step, training   (03_train_dcgan)
-5. Pictures: grids, frames, GIF   (04_progress_gif)
-6. Evaluation: metrics            (05_evaluate)
-7. Latent space and explorer      (06_latent_explorer)
-8. Conditional GAN, synthetic data (07_conditional_gan, 08_augmentation)
-9. Command line                   (``python -m gan_helpers train ...``)
+3. Models: the vanilla GAN (02_vanilla_gan), the DCGAN (03_dcgan_models), its conditional twin (08)
+4. Losses, train step, training   (04_train_dcgan)
+5. Pictures: grids, frames, GIF   (05_progress_gif)
+6. Evaluation: metrics            (06_evaluate)
+7. Latent space and explorer      (07_latent_explorer)
+8. Conditional GAN, synthetic data (08_conditional_gan, 09_augmentation)
+9. Training dynamics              (10_training_dynamics)
+10. Command line                  (``python -m gan_helpers train ...``)
 
 Importing this module has no side effects beyond importing its libraries.
 """
@@ -48,7 +49,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 #: The real settings. Quick mode (GAN_QUICK=1) shrinks only the run length and data.
 LATENT_DIM = 100
 N_CLASSES = 10           # digits 0-9
-LABEL_EMBEDDING = 50     # length of the learned label vector of the conditional GAN (07)
+LABEL_EMBEDDING = 50     # length of the learned label vector of the conditional GAN (08)
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5
@@ -57,7 +58,7 @@ CHECKPOINT_EVERY = 15
 
 #: Quick mode: enough to execute every cell of the series in minutes on a laptop CPU.
 QUICK_EPOCHS = 4
-QUICK_N_TRAIN = 2_560
+QUICK_N_TRAIN = 1_280
 QUICK_CHECKPOINT_EVERY = 2
 
 
@@ -72,7 +73,7 @@ def data_dir() -> Path:
 
 
 def output_dir(name: str = "") -> Path:
-    """Folder for what runs write: $GAN_OUTPUTS or ``outputs/``, plus ``quick/`` in quick mode (03_train_dcgan)."""
+    """Folder for what runs write: $GAN_OUTPUTS or ``outputs/``, plus ``quick/`` in quick mode (04_train_dcgan)."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string (a folder name), got {type(name).__name__}")
     root = _outputs_root()
@@ -86,7 +87,7 @@ def _outputs_root() -> Path:
 
 
 def run_settings() -> dict[str, Any]:
-    """Epochs, data size and checkpoint interval for this mode (03_train_dcgan)."""
+    """Epochs, data size and checkpoint interval for this mode (04_train_dcgan)."""
     if quick_mode():
         return {"epochs": QUICK_EPOCHS, "n_train": QUICK_N_TRAIN,
                 "checkpoint_every": QUICK_CHECKPOINT_EVERY, "frechet_every": 1, "frechet_n": 256}
@@ -112,7 +113,7 @@ def device_report() -> str:
 
 
 def show_source(function: Callable[..., Any]) -> None:
-    """Display a helper's source in the notebook, so the lesson shows the code it runs (03_train_dcgan)."""
+    """Display a helper's source in the notebook, so the lesson shows the code it runs (04_train_dcgan)."""
     if not (inspect.isfunction(function) or inspect.ismethod(function) or inspect.isclass(function)):
         raise TypeError(f"function must be a Python function or class, got {type(function).__name__}")
     source = inspect.getsource(function)
@@ -129,6 +130,12 @@ def _check_int(name: str, value: Any, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -266,7 +273,7 @@ def mean_images_by_digit(images: Any, labels: Any) -> np.ndarray:
 
 
 def check_labels(labels: Any, n: int | None = None, name: str = "labels") -> np.ndarray:
-    """Digit labels as an int32 array of 0-9 (a single int becomes one label), or an error saying what is wrong (07_conditional_gan)."""
+    """Digit labels as an int32 array of 0-9 (a single int becomes one label), or an error saying what is wrong (08_conditional_gan)."""
     if isinstance(labels, (bool, np.bool_)) or (isinstance(labels, np.ndarray) and labels.dtype == bool):
         raise TypeError(f"{name} must be integer digits 0-9, got booleans")
     if isinstance(labels, tf.Tensor):
@@ -305,7 +312,7 @@ def make_dataset(x: np.ndarray, batch_size: int = BATCH_SIZE, *, labels: Any = N
 
 
 # ---------------------------------------------------------------------------
-# 3. Models: the DCGAN
+# 3. Models: the vanilla GAN, the DCGAN and its conditional twin
 # ---------------------------------------------------------------------------
 
 def _generator_layers() -> list[keras.layers.Layer]:
@@ -327,12 +334,12 @@ def _generator_layers() -> list[keras.layers.Layer]:
 
 
 def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
-    """z (latent_dim,) → 28×28×1 image in [-1, 1]: Dense → Reshape → Conv2DTranspose blocks (02_dcgan_models)."""
+    """z (latent_dim,) → 28×28×1 image in [-1, 1]: Dense → Reshape → Conv2DTranspose blocks (03_dcgan_models)."""
     _check_int("latent_dim", latent_dim)
     return keras.Sequential([keras.Input(shape=(latent_dim,), name="z"), *_generator_layers()], name="generator")
 
 
-def _discriminator_layers() -> list[keras.layers.Layer]:
+def _discriminator_layers(minibatch_std: bool = False) -> list[keras.layers.Layer]:
     """The DCGAN discriminator's layers after its input, shared by the plain and the conditional discriminator."""
     layers = keras.layers
     return [
@@ -343,18 +350,59 @@ def _discriminator_layers() -> list[keras.layers.Layer]:
         layers.LeakyReLU(0.2, name="conv2_lrelu"),
         layers.Dropout(0.3, name="conv2_dropout"),
         layers.Flatten(name="flatten"),
+        *([MinibatchStdDev(name="minibatch_std")] if minibatch_std else []),
         layers.Dense(1, name="logit"),
     ]
 
 
-def build_discriminator() -> keras.Model:
-    """28×28×1 image → one logit (real > 0): strided Conv2D + LeakyReLU + Dropout (02_dcgan_models)."""
-    return keras.Sequential([keras.Input(shape=(28, 28, 1), name="image"), *_discriminator_layers()],
+def build_discriminator(minibatch_std: bool = False) -> keras.Model:
+    """28×28×1 image → one logit (real > 0): strided Conv2D + LeakyReLU + Dropout (03_dcgan_models)."""
+    _check_bool("minibatch_std", minibatch_std)
+    return keras.Sequential([keras.Input(shape=(28, 28, 1), name="image"), *_discriminator_layers(minibatch_std)],
                             name="discriminator")
 
 
+@keras.saving.register_keras_serializable(package="gan_helpers")
+class MinibatchStdDev(keras.layers.Layer):
+    """Appends one feature, the batch's mean standard deviation, so D can see a batch with no variety (10_training_dynamics).
+
+    Karras et al. (2018): a collapsed generator's batch has almost no spread,
+    which no single image shows but this feature does. The layer has no weights.
+    """
+
+    def call(self, features: tf.Tensor) -> tf.Tensor:
+        spread = tf.reduce_mean(tf.math.reduce_std(features, axis=0))
+        return tf.concat([features, tf.fill([tf.shape(features)[0], 1], spread)], axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+
+def build_vanilla_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
+    """The fully connected GAN generator of 2014: z → 256 → 512 → 1024 → 784 (tanh) → 28×28×1 (02_vanilla_gan)."""
+    _check_int("latent_dim", latent_dim)
+    layers = keras.layers
+    hidden = [layer for i, width in enumerate((256, 512, 1024), start=1)
+              for layer in (layers.Dense(width, name=f"dense{i}_{width}"), layers.LeakyReLU(0.2, name=f"lrelu{i}"))]
+    return keras.Sequential([keras.Input(shape=(latent_dim,), name="z"), *hidden,
+                             layers.Dense(28 * 28, activation="tanh", name="pixels_784"),
+                             layers.Reshape((28, 28, 1), name="image_28x28x1")], name="vanilla_generator")
+
+
+def build_vanilla_discriminator(minibatch_std: bool = False) -> keras.Model:
+    """The fully connected discriminator: 784 → 1024 → 512 → 256 → 1 logit, LeakyReLU + Dropout(0.3) (02_vanilla_gan)."""
+    _check_bool("minibatch_std", minibatch_std)
+    layers = keras.layers
+    hidden = [layer for i, width in enumerate((1024, 512, 256), start=1)
+              for layer in (layers.Dense(width, name=f"dense{i}_{width}"), layers.LeakyReLU(0.2, name=f"lrelu{i}"),
+                            layers.Dropout(0.3, name=f"dropout{i}"))]
+    return keras.Sequential([keras.Input(shape=(28, 28, 1), name="image"), layers.Flatten(name="pixels_784"),
+                             *hidden, *([MinibatchStdDev(name="minibatch_std")] if minibatch_std else []),
+                             layers.Dense(1, name="logit")], name="vanilla_discriminator")
+
+
 def build_conditional_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
-    """(z, digit) → image: a learned 50-number embedding of the digit is appended to z, then the DCGAN generator (07_conditional_gan)."""
+    """(z, digit) → image: a learned 50-number embedding of the digit is appended to z, then the DCGAN generator (08_conditional_gan)."""
     _check_int("latent_dim", latent_dim)
     layers = keras.layers
     z = keras.Input(shape=(latent_dim,), name="z")
@@ -366,35 +414,37 @@ def build_conditional_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
     return keras.Model([z, label], x, name="conditional_generator")
 
 
-def build_conditional_discriminator() -> keras.Model:
-    """(image, digit) → logit: the digit's embedding becomes a learned 28×28 plane stacked on the image as a second channel (07_conditional_gan)."""
+def build_conditional_discriminator(minibatch_std: bool = False) -> keras.Model:
+    """(image, digit) → logit: the digit's embedding becomes a learned 28×28 plane stacked on the image as a second channel (08_conditional_gan)."""
+    _check_bool("minibatch_std", minibatch_std)
     layers = keras.layers
     image = keras.Input(shape=(28, 28, 1), name="image")
     label = keras.Input(shape=(), dtype="int32", name="label")
     plane = layers.Embedding(N_CLASSES, LABEL_EMBEDDING, name="label_embedding")(label)
     plane = layers.Reshape((28, 28, 1), name="label_plane")(layers.Dense(28 * 28, name="label_to_pixels")(plane))
     x = layers.Concatenate(axis=-1, name="image_and_label")([image, plane])
-    for layer in _discriminator_layers():
+    for layer in _discriminator_layers(minibatch_std):
         x = layer(x)
     return keras.Model([image, label], x, name="conditional_discriminator")
 
 
 #: Model pairs ``train`` can build, by the name stored in a run's config.json.
-ARCHITECTURES: dict[str, tuple[Callable[..., keras.Model], Callable[[], keras.Model]]] = {
+ARCHITECTURES: dict[str, tuple[Callable[..., keras.Model], Callable[..., keras.Model]]] = {
+    "vanilla": (build_vanilla_generator, build_vanilla_discriminator),
     "dcgan": (build_generator, build_discriminator),
     "conditional": (build_conditional_generator, build_conditional_discriminator),
 }
 
 
 def is_conditional(generator: keras.Model) -> bool:
-    """True for a generator that takes (z, digit label), False for one that takes z alone (07_conditional_gan)."""
+    """True for a generator that takes (z, digit label), False for one that takes z alone (08_conditional_gan)."""
     if not isinstance(generator, keras.Model):
         raise TypeError(f"generator must be a keras.Model, got {type(generator).__name__}")
     return len(generator.inputs) == 2
 
 
 def latent_dim_of(generator: keras.Model) -> int:
-    """The size of z a generator expects, checking it draws 28×28×1 images (02_dcgan_models)."""
+    """The size of z a generator expects, checking it draws 28×28×1 images (03_dcgan_models)."""
     conditional = is_conditional(generator)  # also checks it is a keras.Model
     in_shape, out_shape = generator.input_shape, tuple(generator.output_shape)
     if conditional:
@@ -410,7 +460,7 @@ def latent_dim_of(generator: keras.Model) -> int:
 
 
 def latent_vectors(n: int, latent_dim: int = LATENT_DIM, seed: int = 0) -> np.ndarray:
-    """n standard-normal z vectors, the same for a seed on every machine (02_dcgan_models)."""
+    """n standard-normal z vectors, the same for a seed on every machine (03_dcgan_models)."""
     _check_int("n", n)
     _check_int("latent_dim", latent_dim)
     _check_int("seed", seed, minimum=0)
@@ -418,7 +468,7 @@ def latent_vectors(n: int, latent_dim: int = LATENT_DIM, seed: int = 0) -> np.nd
 
 
 def generate(generator: keras.Model, z: np.ndarray, labels: Any = None, batch_size: int = 1_000) -> np.ndarray:
-    """Images in [-1, 1] for given z (and, for a conditional generator, one digit label per z), in batches, BatchNorm in inference mode (02_dcgan_models)."""
+    """Images in [-1, 1] for given z (and, for a conditional generator, one digit label per z), in batches, BatchNorm in inference mode (03_dcgan_models)."""
     latent_dim = latent_dim_of(generator)
     z = np.asarray(z, dtype=np.float32)
     if z.ndim != 2 or z.shape[1] != latent_dim:
@@ -437,13 +487,13 @@ def generate(generator: keras.Model, z: np.ndarray, labels: Any = None, batch_si
 
 
 def balanced_labels(generator: keras.Model, n: int) -> np.ndarray | None:
-    """Labels 0, 1, ..., 9, 0, 1, ... for n samples of a conditional generator; None for a plain one (07_conditional_gan)."""
+    """Labels 0, 1, ..., 9, 0, 1, ... for n samples of a conditional generator; None for a plain one (08_conditional_gan)."""
     _check_int("n", n, minimum=0)
     return (np.arange(n) % N_CLASSES).astype(np.int32) if is_conditional(generator) else None
 
 
 def sample_digits(generator: keras.Model, n: int, seed: int = 0) -> np.ndarray:
-    """n generated digits as uint8 (n, 28, 28), deterministic for a seed, batched; a conditional generator draws every digit equally often (02_dcgan_models)."""
+    """n generated digits as uint8 (n, 28, 28), deterministic for a seed, batched; a conditional generator draws every digit equally often (03_dcgan_models)."""
     z = latent_vectors(_check_int("n", n), latent_dim_of(generator), seed)
     return to_uint8(generate(generator, z, balanced_labels(generator, n)))
 
@@ -468,60 +518,130 @@ def _logits(name: str, logits: Any) -> tf.Tensor:
     return logits
 
 
-def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
-    """BCE that pushes D(real) → 1 and D(fake) → 0 (03_train_dcgan)."""
+def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:
+    """BCE that pushes D(real) → 1 − label_smoothing and D(fake) → 0 (04_train_dcgan; one-sided smoothing: 10_training_dynamics)."""
     real_logits, fake_logits = _logits("real_logits", real_logits), _logits("fake_logits", fake_logits)
-    return (_bce(tf.ones_like(real_logits), real_logits)
+    label_smoothing = _check_smoothing(label_smoothing)
+    return (_bce(tf.fill(tf.shape(real_logits), 1.0 - label_smoothing), real_logits)
             + _bce(tf.zeros_like(fake_logits), fake_logits))
 
 
+def _check_smoothing(label_smoothing: Any) -> float:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating)):
+        raise TypeError(f"label_smoothing must be a number in [0, 0.5), got {type(label_smoothing).__name__}")
+    if not 0 <= label_smoothing < 0.5:
+        raise ValueError(f"label_smoothing must be in [0, 0.5) (real images' target is 1 − it), got {label_smoothing}")
+    return float(label_smoothing)
+
+
 def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
-    """Non-saturating generator loss −log D(G(z)): strong gradients while D wins (03_train_dcgan)."""
+    """Non-saturating generator loss −log D(G(z)): strong gradients while D wins (04_train_dcgan)."""
     fake_logits = _logits("fake_logits", fake_logits)
     return _bce(tf.ones_like(fake_logits), fake_logits)
 
 
 def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
-    """The original minimax form log(1 − D(G(z))), which saturates early in training (03_train_dcgan)."""
+    """The original minimax form log(1 − D(G(z))), which saturates early in training (04_train_dcgan)."""
     fake_logits = _logits("fake_logits", fake_logits)
     return -_bce(tf.zeros_like(fake_logits), fake_logits)
 
 
-def make_optimizer(learning_rate: float = LEARNING_RATE, beta_1: float = BETA_1) -> keras.optimizers.Optimizer:
-    """Adam with the DCGAN paper's settings by default (03_train_dcgan)."""
-    if not 0 < learning_rate < 1:
-        raise ValueError(f"learning_rate must be in (0, 1), got {learning_rate}")
-    if not 0 <= beta_1 < 1:
-        raise ValueError(f"beta_1 must be in [0, 1), got {beta_1}")
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
+def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """WGAN's generator loss −E[critic(G(z))]: raise the critic's score of the fakes (10_training_dynamics)."""
+    return -tf.reduce_mean(_logits("fake_scores", fake_scores))
+
+
+def critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor, penalty: tf.Tensor,
+                weight: float = 10.0) -> tf.Tensor:
+    """WGAN-GP's critic loss E[critic(fake)] − E[critic(real)] + weight × gradient penalty (10_training_dynamics)."""
+    real_scores, fake_scores = _logits("real_scores", real_scores), _logits("fake_scores", fake_scores)
+    return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores) + weight * penalty
+
+
+#: The generator's loss by the name ``train(g_loss=...)`` takes (10_training_dynamics compares them).
+#: "wasserstein" also turns D into a WGAN-GP critic (``critic_loss``, penalty weight ``GRADIENT_PENALTY``).
+G_LOSSES: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
+    "non_saturating": generator_loss, "minimax": minimax_generator_loss, "wasserstein": wasserstein_generator_loss}
+GRADIENT_PENALTY = 10.0   # Gulrajani et al. (2017)
+
+
+def make_optimizer(learning_rate: float = LEARNING_RATE, beta_1: float = BETA_1,
+                   decay_steps: int = 0) -> keras.optimizers.Optimizer:
+    """Adam with the DCGAN paper's settings by default; ``decay_steps`` > 0 lowers the rate linearly to 0 over that many steps (04_train_dcgan, 10_training_dynamics)."""
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not 0 < learning_rate < 1:
+        raise ValueError(f"learning_rate must be in (0, 1) (a number), got {learning_rate!r}")
+    if isinstance(beta_1, bool) or not isinstance(beta_1, (int, float)) or not 0 <= beta_1 < 1:
+        raise ValueError(f"beta_1 must be in [0, 1) (a number), got {beta_1!r}")
+    rate = lr_schedule(learning_rate, decay_steps) if _check_int("decay_steps", decay_steps, minimum=0) else learning_rate
+    return keras.optimizers.Adam(learning_rate=rate, beta_1=beta_1)
+
+
+def lr_schedule(learning_rate: float, decay_steps: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """The learning rate falling linearly from ``learning_rate`` to 0 over ``decay_steps`` optimizer steps (10_training_dynamics)."""
+    _check_int("decay_steps", decay_steps)
+    return keras.optimizers.schedules.PolynomialDecay(learning_rate, decay_steps, end_learning_rate=0.0)
 
 
 def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                     rng: tf.random.Generator,
-                    g_loss_fn: Callable[[tf.Tensor], tf.Tensor] = generator_loss) -> Callable:
-    """One GAN update with two GradientTapes, compiled by tf.function; a conditional pair also gets the batch's labels (03_train_dcgan)."""
+                    g_loss_fn: Callable[[tf.Tensor], tf.Tensor] = generator_loss, *,
+                    label_smoothing: float = 0.0, d_steps: int = 1, gradient_penalty: float = 0.0) -> Callable:
+    """One GAN update with two GradientTapes, compiled by tf.function; a conditional pair also gets the batch's labels (04_train_dcgan).
+
+    ``d_steps`` > 1 gives D that many updates (each on fresh fakes) per G update,
+    ``label_smoothing`` lowers D's target for real images, and ``gradient_penalty``
+    > 0 makes D a WGAN-GP critic with that penalty weight (10_training_dynamics).
+    The step also returns both gradients' global norms.
+    """
     latent_dim = latent_dim_of(generator)
     conditional = is_conditional(generator)
     if conditional != (len(discriminator.inputs) == 2):
         raise ValueError("generator and discriminator must both be conditional (take labels) or both not")
+    if not callable(g_loss_fn):
+        raise TypeError(f"g_loss_fn must be a function of the fake logits (e.g. gh.generator_loss), got {g_loss_fn!r}")
+    label_smoothing = _check_smoothing(label_smoothing)
+    _check_int("d_steps", d_steps)
+    if isinstance(gradient_penalty, bool) or not isinstance(gradient_penalty, (int, float)) or gradient_penalty < 0:
+        raise ValueError(f"gradient_penalty must be a number >= 0 (0: the usual discriminator), got {gradient_penalty!r}")
+    if gradient_penalty and (conditional or label_smoothing):
+        raise ValueError("gradient_penalty: the WGAN-GP critic here takes an unconditional pair and no label_smoothing")
+
+    def logits(real_images, real_labels):  # fakes of uniformly drawn digits when conditional
+        n = tf.shape(real_images)[0]
+        z = rng.normal([n, latent_dim])
+        if conditional:  # D judges each image with its label
+            fake_labels = rng.uniform([n], 0, N_CLASSES, dtype=tf.int32)
+            fake_images = generator([z, fake_labels], training=True)
+            return (discriminator([real_images, real_labels], training=True),
+                    discriminator([fake_images, fake_labels], training=True), fake_images)
+        fake_images = generator(z, training=True)
+        return discriminator(real_images, training=True), discriminator(fake_images, training=True), fake_images
+
+    def d_loss_of(real_images, real_logits, fake_logits, fake_images):
+        if not gradient_penalty:
+            return discriminator_loss(real_logits, fake_logits, label_smoothing)
+        # WGAN-GP: the critic's gradient norm should be 1 on random points between real and fake images.
+        mix = rng.uniform([tf.shape(real_images)[0], 1, 1, 1])
+        between = mix * real_images + (1 - mix) * fake_images
+        with tf.GradientTape() as inner:
+            inner.watch(between)
+            scores = discriminator(between, training=True)
+        slopes = tf.sqrt(tf.reduce_sum(tf.square(inner.gradient(scores, between)), axis=[1, 2, 3]) + 1e-12)
+        return critic_loss(real_logits, fake_logits, tf.reduce_mean(tf.square(slopes - 1.0)), gradient_penalty)
 
     @tf.function
     def train_step(real_images: tf.Tensor, real_labels: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
-        n = tf.shape(real_images)[0]
-        z = rng.normal([n, latent_dim])
+        for _ in range(d_steps - 1):  # extra discriminator-only updates (unrolled when traced)
+            with tf.GradientTape() as d_tape:
+                real_logits, fake_logits, fake_images = logits(real_images, real_labels)
+                d_loss = d_loss_of(real_images, real_logits, fake_logits, fake_images)
+            d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
+            d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            if conditional:  # fake digits of uniformly drawn classes; D judges each image with its label
-                fake_labels = rng.uniform([n], 0, N_CLASSES, dtype=tf.int32)
-                fake_images = generator([z, fake_labels], training=True)
-                real_logits = discriminator([real_images, real_labels], training=True)
-                fake_logits = discriminator([fake_images, fake_labels], training=True)
-            else:
-                fake_images = generator(z, training=True)
-                real_logits = discriminator(real_images, training=True)
-                fake_logits = discriminator(fake_images, training=True)
+            real_logits, fake_logits, fake_images = logits(real_images, real_labels)
             g_loss = g_loss_fn(fake_logits)
-            d_loss = discriminator_loss(real_logits, fake_logits)
+            d_loss = d_loss_of(real_images, real_logits, fake_logits, fake_images)
         g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
         d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
         g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
@@ -529,14 +649,16 @@ def make_train_step(generator: keras.Model, discriminator: keras.Model,
         return {"g_loss": g_loss, "d_loss": d_loss,
                 # D's average belief that a real / fake image is real: 0.5 is equilibrium.
                 "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+                # How hard each player is pushed: the size of its whole gradient.
+                "g_grad_norm": tf.linalg.global_norm(g_grads), "d_grad_norm": tf.linalg.global_norm(d_grads)}
 
     return train_step
 
 
 @dataclasses.dataclass
 class GANState:
-    """Everything a training run checkpoints: models, optimizers, epoch counter, noise generator (03_train_dcgan)."""
+    """Everything a training run checkpoints: models, optimizers, epoch counter, noise generator (04_train_dcgan)."""
 
     generator: keras.Model
     discriminator: keras.Model
@@ -561,16 +683,17 @@ def _check_architecture(architecture: Any) -> str:
 def new_gan_state(latent_dim: int = LATENT_DIM, learning_rate: float = LEARNING_RATE,
                   beta_1: float = BETA_1, seed: int = 0,
                   generator: keras.Model | None = None,
-                  discriminator: keras.Model | None = None, architecture: str = "dcgan") -> GANState:
-    """Fresh models of an ``ARCHITECTURES`` pair (initialized from ``seed``) and optimizers, built so a checkpoint restores into them (03_train_dcgan)."""
+                  discriminator: keras.Model | None = None, architecture: str = "dcgan", *,
+                  minibatch_std: bool = False, decay_steps: int = 0) -> GANState:
+    """Fresh models of an ``ARCHITECTURES`` pair (initialized from ``seed``) and optimizers, built so a checkpoint restores into them (04_train_dcgan)."""
     _check_int("seed", seed, minimum=0)
     build_g, build_d = ARCHITECTURES[_check_architecture(architecture)]
     if generator is None or discriminator is None:
         keras.utils.set_random_seed(seed)  # weights and dropout masks follow the seed
     generator = generator if generator is not None else build_g(latent_dim)
-    discriminator = discriminator if discriminator is not None else build_d()
-    state = GANState(generator, discriminator, make_optimizer(learning_rate, beta_1),
-                     make_optimizer(learning_rate, beta_1), tf.Variable(0, dtype=tf.int64, name="epoch"),
+    discriminator = discriminator if discriminator is not None else build_d(minibatch_std=minibatch_std)
+    state = GANState(generator, discriminator, make_optimizer(learning_rate, beta_1, decay_steps),
+                     make_optimizer(learning_rate, beta_1, decay_steps), tf.Variable(0, dtype=tf.int64, name="epoch"),
                      tf.random.Generator.from_seed(seed))
     # Keras 3 creates optimizer slots lazily; build them so restore fills them at once.
     state.g_optimizer.build(generator.trainable_variables)
@@ -580,17 +703,18 @@ def new_gan_state(latent_dim: int = LATENT_DIM, learning_rate: float = LEARNING_
 
 #: One entry per epoch; "frechet" is None on epochs where the Fréchet distance was not measured.
 #: "label_accuracy" (conditional runs): share of those samples the classifier reads as the digit asked for.
-HISTORY_KEYS = ("epoch", "g_loss", "d_loss", "d_real", "d_fake", "seconds", "images_per_second", "frechet",
-                "label_accuracy")
+#: "digit_shares": how often the classifier reads each digit 0-9 in those samples (mode collapse, 10).
+HISTORY_KEYS = ("epoch", "g_loss", "d_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "seconds",
+                "images_per_second", "frechet", "label_accuracy", "digit_shares")
 
 
 class TrainingDiverged(FloatingPointError):
-    """Raised when a loss becomes NaN or infinite; the last good checkpoint is kept (03_train_dcgan)."""
+    """Raised when a loss becomes NaN or infinite; the last good checkpoint is kept (04_train_dcgan)."""
 
 
 @dataclasses.dataclass
 class TrainingRun:
-    """What ``train`` returns: the state, the per-epoch history and where files went (03_train_dcgan)."""
+    """What ``train`` returns: the state, the per-epoch history and where files went (04_train_dcgan)."""
 
     state: GANState
     history: dict[str, list[float]]
@@ -604,7 +728,7 @@ class TrainingRun:
 
 
 def load_history(out_dir: str | os.PathLike[str]) -> dict[str, list[float]]:
-    """The per-epoch history a run wrote to ``history.json`` (04_progress_gif)."""
+    """The per-epoch history a run wrote to ``history.json`` (05_progress_gif)."""
     path = Path(out_dir) / "history.json"
     if not path.is_file():
         raise FileNotFoundError(f"out_dir: no history.json in {out_dir}; train there first")
@@ -615,10 +739,15 @@ def load_history(out_dir: str | os.PathLike[str]) -> dict[str, list[float]]:
     return history
 
 
+#: Settings of runs saved before a setting existed: such a run resumes as what it was.
+_CONFIG_DEFAULTS = {"architecture": "dcgan", "g_loss": "non_saturating", "label_smoothing": 0.0,
+                    "lr_decay_steps": 0, "d_steps": 1, "minibatch_std": False}
+
+
 def _run_config(state: GANState, batch_size: int, learning_rate: float, beta_1: float,
-                architecture: str) -> dict[str, Any]:
+                architecture: str, **recipe: Any) -> dict[str, Any]:
     return {"architecture": architecture, "latent_dim": latent_dim_of(state.generator), "batch_size": batch_size,
-            "learning_rate": learning_rate, "beta_1": beta_1,
+            "learning_rate": learning_rate, "beta_1": beta_1, **recipe,
             "generator_params": state.generator.count_params(),
             "discriminator_params": state.discriminator.count_params()}
 
@@ -629,8 +758,9 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
           n_train: int | None = None, seed: int = 0, x_train: np.ndarray | None = None,
           frame_seed: int = 1234, frechet_every: int = 0, frechet_n: int = 1_000,
           verbose: int = 1, fall_back: bool = False, architecture: str = "dcgan",
-          y_train: np.ndarray | None = None) -> TrainingRun:
-    """Train (or resume) a GAN of ``ARCHITECTURES`` (the DCGAN by default), checkpointing every ``checkpoint_every`` epochs and at the end (03_train_dcgan).
+          y_train: np.ndarray | None = None, g_loss: str = "non_saturating", label_smoothing: float = 0.0,
+          lr_decay: bool = False, d_steps: int = 1, minibatch_std: bool = False) -> TrainingRun:
+    """Train (or resume) a GAN of ``ARCHITECTURES`` (the DCGAN by default), checkpointing every ``checkpoint_every`` epochs and at the end (04_train_dcgan).
 
     ``out_dir`` receives ``checkpoints/`` (tf.train.CheckpointManager),
     ``frames/epoch_NNNN.png`` (a fixed-z sample grid per epoch), ``history.json``
@@ -640,7 +770,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
 
     With ``frechet_every`` > 0 the Fréchet distance of ``frechet_n`` samples to ``frechet_n``
     training images is measured every ``frechet_every`` epochs and at the end
-    (05_evaluate explains it); its time is not counted in the epoch's seconds.
+    (06_evaluate explains it); its time is not counted in the epoch's seconds.
 
     A latest checkpoint that cannot be read (truncated, damaged) stops training
     with an error naming it; ``fall_back=True`` sets it aside in
@@ -648,7 +778,12 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
 
     ``architecture="conditional"`` trains the class-conditional pair on
     (image, label) batches (labels: ``y_train``, loaded with MNIST when
-    ``x_train`` is None); its frames have one row per digit (07_conditional_gan).
+    ``x_train`` is None); its frames have one row per digit (08_conditional_gan).
+
+    The recipe switches of 10_training_dynamics: ``g_loss`` (a ``G_LOSSES`` name),
+    one-sided ``label_smoothing``, ``lr_decay`` (linear to 0 over ``epochs``),
+    ``d_steps`` discriminator updates per generator update, and ``minibatch_std``
+    (a ``MinibatchStdDev`` feature in D). All are recorded in ``config.json``.
     """
     _check_int("epochs", epochs)
     _check_int("batch_size", batch_size)
@@ -658,6 +793,14 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     _check_int("frechet_n", frechet_n, minimum=2)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got {verbose}")
+    if g_loss not in G_LOSSES:
+        raise ValueError(f"g_loss must be one of {sorted(G_LOSSES)}, got {g_loss!r}")
+    _check_smoothing(label_smoothing)
+    if g_loss == "wasserstein" and (label_smoothing or architecture == "conditional"):
+        raise ValueError("g_loss='wasserstein' (WGAN-GP) takes an unconditional architecture and no label_smoothing")
+    _check_bool("lr_decay", lr_decay)
+    _check_int("d_steps", d_steps)
+    _check_bool("minibatch_std", minibatch_std)
     conditional = _check_architecture(architecture) == "conditional"
     out = Path(out_dir) if out_dir is not None else output_dir(architecture)
     out.mkdir(parents=True, exist_ok=True)
@@ -678,8 +821,12 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     dataset = make_dataset(x_train, batch_size, labels=y_train if conditional else None, seed=seed)
     steps_per_epoch = len(x_train) // batch_size
 
-    state = new_gan_state(latent_dim, learning_rate, beta_1, seed, architecture=architecture)
-    config = _run_config(state, batch_size, learning_rate, beta_1, architecture)
+    recipe = {"g_loss": g_loss, "label_smoothing": float(label_smoothing), "d_steps": int(d_steps),
+              "lr_decay_steps": epochs * steps_per_epoch if lr_decay else 0, "minibatch_std": bool(minibatch_std)}
+    rebuild = lambda: new_gan_state(latent_dim, learning_rate, beta_1, seed, architecture=architecture,  # noqa: E731
+                                    minibatch_std=recipe["minibatch_std"], decay_steps=recipe["lr_decay_steps"])
+    state = rebuild()
+    config = _run_config(state, batch_size, learning_rate, beta_1, architecture, **recipe)
     # Before restoring: a changed latent_dim is then named, not reported as a tensor-shape clash.
     _check_config(out / "config.json", config, len(checkpoint_epochs(out)))
     try:
@@ -691,7 +838,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         if verbose:
             print(f"The latest checkpoint could not be read; set it aside in {out / 'checkpoints' / 'damaged'} "
                   f"and resuming from epoch {previous}.")
-        state = new_gan_state(latent_dim, learning_rate, beta_1, seed, architecture=architecture)
+        state = rebuild()
         manager, resumed_from = restore_or_initialize(state, out)
     _atomic_write_json(out / "config.json", config)
 
@@ -704,8 +851,9 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     if resumed_from == 0:
         save_frame(state.generator, fixed_z, frames / "epoch_0000.png", frame_labels)
 
-    train_step = make_train_step(state.generator, state.discriminator,
-                                 state.g_optimizer, state.d_optimizer, state.rng)
+    train_step = make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer,
+                                 state.rng, G_LOSSES[g_loss], label_smoothing=label_smoothing, d_steps=d_steps,
+                                 gradient_penalty=GRADIENT_PENALTY if g_loss == "wasserstein" else 0.0)
     reference = classifier_features(x_train[:frechet_n]).astype(np.float64) if frechet_every else None
     if verbose:
         where = f"resuming after epoch {resumed_from}" if resumed_from else "starting"
@@ -716,7 +864,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         progress = keras.utils.Progbar(steps_per_epoch, verbose=1 if verbose == 1 else 0,
                                        stateful_metrics=["g_loss", "d_loss"])
         start = time.perf_counter()
-        sums = dict.fromkeys(("g_loss", "d_loss", "d_real", "d_fake"), 0.0)
+        sums = dict.fromkeys(("g_loss", "d_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm"), 0.0)
         for step, batch in enumerate(dataset, start=1):
             values = {k: float(v) for k, v in (train_step(*batch) if conditional else train_step(batch)).items()}
             if not all(np.isfinite(list(values.values()))):
@@ -729,14 +877,16 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         seconds = time.perf_counter() - start
         record = {k: v / steps_per_epoch for k, v in sums.items()}
         record.update(epoch=epoch, seconds=seconds,
-                      images_per_second=steps_per_epoch * batch_size / seconds, frechet=None, label_accuracy=None)
+                      images_per_second=steps_per_epoch * batch_size / seconds, frechet=None, label_accuracy=None,
+                      digit_shares=None)
         if frechet_every and (epoch % frechet_every == 0 or epoch == epochs):
             samples = sample_digits(state.generator, frechet_n, frame_seed)
             fake = classifier_features(samples)
             record["frechet"] = frechet_from_features(reference, fake.astype(np.float64))
+            read_as = classifier_probabilities(samples).argmax(1)
+            record["digit_shares"] = (np.bincount(read_as, minlength=N_CLASSES) / len(read_as)).round(4).tolist()
             if conditional:
-                asked = balanced_labels(state.generator, frechet_n)
-                record["label_accuracy"] = float((classifier_probabilities(samples).argmax(1) == asked).mean())
+                record["label_accuracy"] = float((read_as == balanced_labels(state.generator, frechet_n)).mean())
         for key in HISTORY_KEYS:
             history.setdefault(key, []).append(record[key])
         state.epoch.assign(epoch)
@@ -756,7 +906,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
 
 
 def restore_or_initialize(state: GANState, out_dir: Path) -> tuple[tf.train.CheckpointManager, int]:
-    """Open the run's CheckpointManager and restore its latest checkpoint; returns (manager, epoch) (03_train_dcgan)."""
+    """Open the run's CheckpointManager and restore its latest checkpoint; returns (manager, epoch) (04_train_dcgan)."""
     if not isinstance(state, GANState):
         raise TypeError(f"state must be a GANState (gh.new_gan_state()), got {type(state).__name__}")
     ckpt_dir = Path(out_dir) / "checkpoints"
@@ -782,11 +932,11 @@ def restore_or_initialize(state: GANState, out_dir: Path) -> tuple[tf.train.Chec
 
 
 class CheckpointDamaged(ValueError):
-    """The latest checkpoint of a run cannot be restored (03_train_dcgan)."""
+    """The latest checkpoint of a run cannot be restored (04_train_dcgan)."""
 
 
 def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
-    """Move the latest checkpoint's files into ``checkpoints/damaged/`` and make the previous one the latest; returns its epoch (03_train_dcgan)."""
+    """Move the latest checkpoint's files into ``checkpoints/damaged/`` and make the previous one the latest; returns its epoch (04_train_dcgan)."""
     ckpt_dir = Path(out_dir) / "checkpoints"
     epochs = checkpoint_epochs(out_dir)
     if len(epochs) < 2:
@@ -809,7 +959,7 @@ def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
 def _check_config(path: Path, config: dict[str, Any], resumed_from: int) -> None:
     if not resumed_from or not path.is_file():
         return
-    saved = {"architecture": "dcgan", **json.loads(path.read_text())}  # runs from before the conditional GAN
+    saved = {**_CONFIG_DEFAULTS, **json.loads(path.read_text())}
     changed = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
     if changed:
         detail = ", ".join(f"{k}: saved {a}, now {b}" for k, (a, b) in changed.items())
@@ -832,7 +982,7 @@ def _drop_frames_after(frames_dir: Path, epoch: int) -> None:
 
 
 def checkpoint_epochs(out_dir: str | os.PathLike[str]) -> list[int]:
-    """Epochs at which a run saved a checkpoint, oldest first (04_progress_gif)."""
+    """Epochs at which a run saved a checkpoint, oldest first (05_progress_gif)."""
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"out_dir must be a path to a run folder, got {type(out_dir).__name__}")
     ckpt_dir = Path(out_dir) / "checkpoints"
@@ -844,7 +994,7 @@ def checkpoint_epochs(out_dir: str | os.PathLike[str]) -> list[int]:
 
 def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int | None = None,
                                    latent_dim: int | None = None) -> keras.Model:
-    """The generator as it was at a checkpointed epoch (latest if None) (04_progress_gif)."""
+    """The generator as it was at a checkpointed epoch (latest if None) (05_progress_gif)."""
     epochs = checkpoint_epochs(out_dir)
     if not epochs:
         raise FileNotFoundError(f"out_dir: no checkpoints in {Path(out_dir) / 'checkpoints'}")
@@ -865,7 +1015,7 @@ def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int |
 
 
 def average_generator(out_dir: str | os.PathLike[str], epochs: Sequence[int]) -> keras.Model:
-    """A generator whose weights are the mean of its weights at several checkpointed epochs (07_conditional_gan).
+    """A generator whose weights are the mean of its weights at several checkpointed epochs (08_conditional_gan).
 
     Averaging the generator over the last few epochs (Polyak averaging; Yazıcı et
     al. 2019) smooths out the oscillation of the two-player game: the average
@@ -881,7 +1031,7 @@ def average_generator(out_dir: str | os.PathLike[str], epochs: Sequence[int]) ->
 
 
 def trained_run_dir(train_if_missing: bool = True) -> Path:
-    """03's run folder when it holds checkpoints, else a short quick-settings run of its own (04_progress_gif)."""
+    """04's run folder when it holds checkpoints, else a short quick-settings run of its own (05_progress_gif)."""
     if not isinstance(train_if_missing, bool):
         raise TypeError(f"train_if_missing must be True or False, got {train_if_missing!r}")
     run = output_dir("dcgan")
@@ -890,8 +1040,8 @@ def trained_run_dir(train_if_missing: bool = True) -> Path:
     short = output_dir("dcgan_short")
     if not checkpoint_epochs(short):
         if not train_if_missing:
-            raise FileNotFoundError(f"no trained run in {run} or {short}; run 03_train_dcgan first")
-        print(f"No checkpoints in {run} (03_train_dcgan has not run): training a short run in {short}.")
+            raise FileNotFoundError(f"no trained run in {run} or {short}; run 04_train_dcgan first")
+        print(f"No checkpoints in {run} (04_train_dcgan has not run): training a short run in {short}.")
         train(short, epochs=QUICK_EPOCHS, n_train=QUICK_N_TRAIN, checkpoint_every=QUICK_CHECKPOINT_EVERY,
               verbose=2)
     return short
@@ -900,8 +1050,13 @@ def trained_run_dir(train_if_missing: bool = True) -> Path:
 PRETRAINED_GENERATOR_PATH = PROJECT_ROOT / "data" / "pretrained" / "dcgan_generator.keras"
 
 
+def pretrained_path(architecture: str = "dcgan") -> Path:
+    """Where the kit keeps (and ``export`` writes) the trained generator of an architecture (04_train_dcgan)."""
+    return PROJECT_ROOT / "data" / "pretrained" / f"{_check_architecture(architecture)}_generator.keras"
+
+
 def load_keras_file(path: str | os.PathLike[str], what: str, remedy: str) -> keras.Model:
-    """Load a ``.keras`` file, or raise an error naming the file, what it should hold and how to get it (05_evaluate)."""
+    """Load a ``.keras`` file, or raise an error naming the file, what it should hold and how to get it (06_evaluate)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no {what} at {path}; {remedy}")
@@ -913,7 +1068,7 @@ def load_keras_file(path: str | os.PathLike[str], what: str, remedy: str) -> ker
 
 
 def load_pretrained_generator(path: str | os.PathLike[str] | None = None) -> keras.Model:
-    """The generator the kit ships, trained by ``train`` on all 60k digits; its record is the .json beside it (06_latent_explorer)."""
+    """The generator the kit ships, trained by ``train`` on all 60k digits; its record is the .json beside it (07_latent_explorer)."""
     return _load_generator_file(path if path is not None else PRETRAINED_GENERATOR_PATH, conditional=False)
 
 
@@ -933,10 +1088,10 @@ def _load_generator_file(path: str | os.PathLike[str], conditional: bool) -> ker
 
 
 def trained_generator(source: str = "auto", conditional: bool = False) -> tuple[keras.Model, str]:
-    """A trained generator and a sentence saying which: your full run from 03 (07 if ``conditional``) when present, else the pretrained one (05_evaluate).
+    """A trained generator and a sentence saying which: your full run from 04 (08 if ``conditional``) when present, else the pretrained one (06_evaluate).
 
     ``source="auto"`` takes the latest checkpoint of the full-mode run in
-    ``outputs/dcgan`` (03_train_dcgan; ``outputs/conditional``, 07_conditional_gan)
+    ``outputs/dcgan`` (04_train_dcgan; ``outputs/conditional``, 08_conditional_gan)
     and otherwise the kit's pretrained generator; quick-mode runs are never
     used, because 4 short epochs draw blobs. ``"yours"`` or ``"pretrained"`` force one.
     """
@@ -944,8 +1099,8 @@ def trained_generator(source: str = "auto", conditional: bool = False) -> tuple[
         raise ValueError(f"source must be 'auto', 'yours' or 'pretrained', got {source!r}")
     if not isinstance(conditional, bool):
         raise TypeError(f"conditional must be True or False, got {conditional!r}")
-    name, notebook, path = (("conditional", "07_conditional_gan", CONDITIONAL_GENERATOR_PATH) if conditional
-                            else ("dcgan", "03_train_dcgan", PRETRAINED_GENERATOR_PATH))
+    name, notebook, path = (("conditional", "08_conditional_gan", CONDITIONAL_GENERATOR_PATH) if conditional
+                            else ("dcgan", "04_train_dcgan", PRETRAINED_GENERATOR_PATH))
     run = _outputs_root() / name  # the full-mode run, also in quick mode
     epochs = checkpoint_epochs(run)
     if source == "yours" or (source == "auto" and epochs):
@@ -967,7 +1122,7 @@ def trained_generator(source: str = "auto", conditional: bool = False) -> tuple[
 
 def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
                      *, epoch: int | None = None, n_eval: int = 10_000, average: int = 1) -> dict[str, Any]:
-    """Save a run's generator in Keras' native format, a JSON record (settings, epochs, time, machine, history, evaluation; per digit for a conditional one) and the run's progress GIF (03_train_dcgan).
+    """Save a run's generator in Keras' native format, a JSON record (settings, epochs, time, machine, history, evaluation; per digit for a conditional one) and the run's progress GIF (04_train_dcgan).
 
     ``path`` defaults to the kit's pretrained file for the run's architecture.
     ``average`` > 1 exports the mean of the generator's weights over the last
@@ -986,7 +1141,8 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
         generator = average_generator(run_dir, averaged)  # a model of its own; `last` stays the checkpoint
     config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
     conditional = is_conditional(generator)
-    path = Path(path) if path is not None else (CONDITIONAL_GENERATOR_PATH if conditional else PRETRAINED_GENERATOR_PATH)
+    architecture = config.get("architecture", "dcgan")
+    path = Path(path) if path is not None else pretrained_path(architecture)
     history = _history_up_to(run_dir, epoch)
     evaluation = evaluate_generator(generator, n_eval)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1007,7 +1163,7 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
               "evaluation": evaluation, "parameters": generator.count_params(),
               "weights_averaged_over_epochs": averaged if average > 1 else None,
               "exported": time.strftime("%Y-%m-%d"),
-              "trained_with": f"python -m gan_helpers train{' --architecture conditional' if conditional else ''} "
+              "trained_with": f"python -m gan_helpers train --architecture {architecture} "
                               f"--epochs {epoch} --out RUN (the settings above), "
                               f"then python -m gan_helpers export --run RUN"
                               + (f" --average {average}" if average > 1 else "")}
@@ -1026,7 +1182,7 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
 # ---------------------------------------------------------------------------
 
 def image_grid(images: Any, rows: int, cols: int, pad: int = 2, scale: int = 1) -> np.ndarray:
-    """Tile images into one uint8 picture, white digits on black, optional pixel scaling (04_progress_gif)."""
+    """Tile images into one uint8 picture, white digits on black, optional pixel scaling (05_progress_gif)."""
     images = to_uint8(images)
     _check_int("rows", rows)
     _check_int("cols", cols)
@@ -1043,7 +1199,7 @@ def image_grid(images: Any, rows: int, cols: int, pad: int = 2, scale: int = 1) 
 
 
 def frame_inputs(generator: keras.Model, seed: int = 1234) -> tuple[np.ndarray, np.ndarray | None]:
-    """The fixed inputs of every training frame: 16 z's (4×4), or for a conditional generator 10 z's × digits 0-9 (rows = digits) (04_progress_gif)."""
+    """The fixed inputs of every training frame: 16 z's (4×4), or for a conditional generator 10 z's × digits 0-9 (rows = digits) (05_progress_gif)."""
     latent_dim = latent_dim_of(generator)
     if not is_conditional(generator):
         return latent_vectors(16, latent_dim, seed), None
@@ -1052,7 +1208,7 @@ def frame_inputs(generator: keras.Model, seed: int = 1234) -> tuple[np.ndarray, 
 
 
 def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[str], labels: Any = None) -> Path:
-    """Write the square grid the generator draws for a fixed z (and labels), as a PNG, atomically (03_train_dcgan)."""
+    """Write the square grid the generator draws for a fixed z (and labels), as a PNG, atomically (04_train_dcgan)."""
     images = generate(generator, z, labels)
     side = int(np.sqrt(len(images)))
     picture = image_grid(images, side, side, scale=3)
@@ -1063,7 +1219,7 @@ def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[st
 
 def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str],
              duration_ms: int = 200, hold_last_ms: int = 1_500, last_epoch: int | None = None) -> Path:
-    """Looping GIF of every ``epoch_*.png`` in order (up to ``last_epoch``), written atomically with imageio.v3 (04_progress_gif)."""
+    """Looping GIF of every ``epoch_*.png`` in order (up to ``last_epoch``), written atomically with imageio.v3 (05_progress_gif)."""
     frames = sorted(Path(frames_dir).glob("epoch_*.png"))
     if last_epoch is not None:
         _check_int("last_epoch", last_epoch, minimum=0)
@@ -1085,7 +1241,7 @@ def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str
 
 
 def gif_info(gif_path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Frame count, loop setting, frame durations (ms) and frame shape of a GIF (04_progress_gif)."""
+    """Frame count, loop setting, frame durations (ms) and frame shape of a GIF (05_progress_gif)."""
     if not Path(gif_path).is_file():
         raise FileNotFoundError(f"gif_path: no GIF at {gif_path}")
     # mode="RGB": Pillow reads a GIF's first frame as palette (→ RGB) and later all-grey frames as L,
@@ -1120,7 +1276,7 @@ def plot_grid(images: Any, rows: int, cols: int, titles: Sequence[str] | None = 
 
 
 def plot_history(history: dict[str, list[float]]):
-    """Loss curves, D's beliefs and (when measured) the Fréchet distance per epoch (04_progress_gif)."""
+    """Loss curves, D's beliefs and (when measured) the Fréchet distance per epoch (05_progress_gif)."""
     import matplotlib.pyplot as plt
 
     needed = ("epoch", "g_loss", "d_loss", "d_real", "d_fake")
@@ -1160,7 +1316,7 @@ _classifier_cache: dict[str, tuple[keras.Model, keras.Model]] = {}
 
 
 def build_classifier() -> keras.Model:
-    """Small all-convolutional CNN; its 128-d 'features' layer (global average pool) is the kit's feature space (05_evaluate).
+    """Small all-convolutional CNN; its 128-d 'features' layer (global average pool) is the kit's feature space (06_evaluate).
 
     Pooled convolutional features, rather than a fully connected hidden layer,
     keep noise and blobs far from real digits, which precision/recall rely on.
@@ -1185,7 +1341,7 @@ def build_classifier() -> keras.Model:
 def train_classifier(path: str | os.PathLike[str] = CLASSIFIER_PATH, *, epochs: int = 6,
                      batch_size: int = 128, seed: int = 0, n_train: int | None = None,
                      verbose: int = 2) -> dict[str, Any]:
-    """Train the evaluation classifier on MNIST, save it (.keras) and a JSON record beside it (05_evaluate)."""
+    """Train the evaluation classifier on MNIST, save it (.keras) and a JSON record beside it (06_evaluate)."""
     _check_int("epochs", epochs)
     set_seed(seed)
     (x_train, y_train), (x_test, y_test) = load_mnist()
@@ -1230,7 +1386,7 @@ def _without_optimizer(model: keras.Model, build: Callable[[], keras.Model]) -> 
 
 
 def load_classifier(path: str | os.PathLike[str] | None = None) -> tuple[keras.Model, keras.Model]:
-    """The shipped classifier and its feature extractor (the 'features' layer), cached (05_evaluate)."""
+    """The shipped classifier and its feature extractor (the 'features' layer), cached (06_evaluate)."""
     path = Path(path) if path is not None else CLASSIFIER_PATH
     key = str(path)
     if key not in _classifier_cache:
@@ -1248,12 +1404,12 @@ def _batched_predict(model: keras.Model, images: Any, name: str, batch_size: int
 
 
 def classifier_features(images: Any) -> np.ndarray:
-    """(n, 128) penultimate-layer features (pooled conv5) of uint8 or [-1, 1] images (05_evaluate)."""
+    """(n, 128) penultimate-layer features (pooled conv5) of uint8 or [-1, 1] images (06_evaluate)."""
     return _batched_predict(load_classifier()[1], images, "images")
 
 
 def classifier_probabilities(images: Any) -> np.ndarray:
-    """(n, 10) softmax probabilities p(y|x) from the kit's classifier (05_evaluate)."""
+    """(n, 10) softmax probabilities p(y|x) from the kit's classifier (06_evaluate)."""
     return tf.nn.softmax(_batched_predict(load_classifier()[0], images, "images")).numpy()
 
 
@@ -1265,14 +1421,14 @@ def _at_least(name: str, images: Any, n: int) -> np.ndarray:
 
 
 def frechet_distance(images_a: Any, images_b: Any) -> float:
-    """Fréchet distance between Gaussians fitted to two image sets in the classifier's feature space (05_evaluate)."""
+    """Fréchet distance between Gaussians fitted to two image sets in the classifier's feature space (06_evaluate)."""
     fa = classifier_features(_at_least("images_a", images_a, 2)).astype(np.float64)
     fb = classifier_features(_at_least("images_b", images_b, 2)).astype(np.float64)
     return frechet_from_features(fa, fb)
 
 
 def frechet_from_features(fa: np.ndarray, fb: np.ndarray) -> float:
-    """‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), computed with symmetric eigendecompositions (05_evaluate)."""
+    """‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), computed with symmetric eigendecompositions (06_evaluate)."""
     fa, fb = np.asarray(fa, dtype=np.float64), np.asarray(fb, dtype=np.float64)
     if fa.ndim != 2 or fb.ndim != 2 or fa.shape[1] != fb.shape[1] or min(len(fa), len(fb)) < 2:
         raise ValueError(f"fa and fb must be (n, d) feature arrays with the same d and n >= 2, "
@@ -1287,7 +1443,7 @@ def frechet_from_features(fa: np.ndarray, fb: np.ndarray) -> float:
 
 
 def classifier_score(images: Any) -> float:
-    """exp E_x[KL(p(y|x) ‖ p(y))], the Inception-score analogue: 1 (useless) to 10 (confident and varied) (05_evaluate)."""
+    """exp E_x[KL(p(y|x) ‖ p(y))], the Inception-score analogue: 1 (useless) to 10 (confident and varied) (06_evaluate)."""
     p = classifier_probabilities(_at_least("images", images, 1)).astype(np.float64)
     p_y = p.mean(0, keepdims=True)
     kl = (p * (np.log(p + 1e-12) - np.log(p_y + 1e-12))).sum(1)
@@ -1295,7 +1451,7 @@ def classifier_score(images: Any) -> float:
 
 
 def digit_histogram(images: Any) -> dict[str, Any]:
-    """Share of each predicted digit, normalized entropy (1 = all ten equally) and smallest share (05_evaluate)."""
+    """Share of each predicted digit, normalized entropy (1 = all ten equally) and smallest share (06_evaluate)."""
     labels = classifier_probabilities(_at_least("images", images, 1)).argmax(1)
     shares = np.bincount(labels, minlength=10) / len(labels)
     nonzero = shares[shares > 0]
@@ -1327,7 +1483,7 @@ def _coverage_of(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, chu
 
 
 def precision_recall(real: Any, fake: Any, k: int = 3) -> dict[str, float]:
-    """k-NN manifold precision (fakes that look real) and recall (real variety covered), Kynkäänniemi et al. 2019 (05_evaluate)."""
+    """k-NN manifold precision (fakes that look real) and recall (real variety covered), Kynkäänniemi et al. 2019 (06_evaluate)."""
     _check_int("k", k)
     fr = classifier_features(_at_least("real", real, k + 1)).astype(np.float32)
     ff = classifier_features(_at_least("fake", fake, k + 1)).astype(np.float32)
@@ -1337,7 +1493,7 @@ def precision_recall(real: Any, fake: Any, k: int = 3) -> dict[str, float]:
 
 
 def nearest_training_neighbours(images: Any, x_train: Any, chunk: int = 1_024) -> tuple[np.ndarray, np.ndarray]:
-    """For each image, the index of and pixel L2 distance (0-1 scale) to its nearest training image (05_evaluate)."""
+    """For each image, the index of and pixel L2 distance (0-1 scale) to its nearest training image (06_evaluate)."""
     a = to_uint8(_at_least("images", images, 1)).reshape(len(images), -1).astype(np.float32) / 255
     b = to_uint8(_at_least("x_train", x_train, 1)).reshape(len(x_train), -1).astype(np.float32) / 255
     rows = _pairwise_sq_dists(a, b, chunk)
@@ -1351,7 +1507,7 @@ def nearest_training_neighbours(images: Any, x_train: Any, chunk: int = 1_024) -
 
 
 def image_statistics(images: Any) -> dict[str, np.ndarray]:
-    """Per-image ink, area, stroke thickness, slant and width, all from pixels (05_evaluate).
+    """Per-image ink, area, stroke thickness, slant and width, all from pixels (06_evaluate).
 
     ink: mean intensity (0-1); area: pixels above 50%; thickness ≈ 2·area/perimeter;
     slant: horizontal shift of ink per row upwards (>0 leans right, ≈ tan of the lean);
@@ -1377,7 +1533,7 @@ def image_statistics(images: Any) -> dict[str, np.ndarray]:
 
 
 def evaluate_images(fake: Any, real: Any, *, k: int = 3) -> dict[str, Any]:
-    """Every figure for one fake set against a real reference set (05_evaluate)."""
+    """Every figure for one fake set against a real reference set (06_evaluate)."""
     fake, real = _at_least("fake", fake, k + 1), _at_least("real", real, k + 1)
     hist = digit_histogram(fake)
     pr = precision_recall(real, fake, k)
@@ -1388,7 +1544,7 @@ def evaluate_images(fake: Any, real: Any, *, k: int = 3) -> dict[str, Any]:
 
 def evaluate_generator(generator: keras.Model, n: int = 10_000, seed: int = 0,
                        mnist: MnistSplits | None = None) -> dict[str, Any]:
-    """All metrics for n generated digits vs the real test set, beside the real-vs-real floor (05_evaluate).
+    """All metrics for n generated digits vs the real test set, beside the real-vs-real floor (06_evaluate).
 
     The floor compares n training images with the same test images: no
     generator can be expected to beat it at this n.
@@ -1408,7 +1564,7 @@ def evaluate_generator(generator: keras.Model, n: int = 10_000, seed: int = 0,
 
 
 def format_evaluation(result: dict[str, Any]) -> str:
-    """A plain-text table of evaluate_generator's figures beside the real-vs-real floor (05_evaluate)."""
+    """A plain-text table of evaluate_generator's figures beside the real-vs-real floor (06_evaluate)."""
     if not isinstance(result, dict) or not {"generator", "real_vs_real", "nearest_neighbour_distance"} <= set(result):
         raise ValueError("result must come from gh.evaluate_generator (keys generator, real_vs_real, "
                          "nearest_neighbour_distance)")
@@ -1430,7 +1586,7 @@ _COMPARED = [("frechet_distance", "Fréchet distance ↓"), ("classifier_score",
 
 
 def compare_runs(run_dirs: dict[str, str | os.PathLike[str]], time_alone: bool = False) -> dict[str, Any]:
-    """Settings, training seconds and evaluation.json figures of several runs, side by side (05_evaluate).
+    """Settings, training seconds and evaluation.json figures of several runs, side by side (06_evaluate).
 
     ``seconds`` is what the runs recorded; with ``time_alone`` each run's
     batch size is also timed here, one at a time, for seconds on an idle machine.
@@ -1458,7 +1614,7 @@ def compare_runs(run_dirs: dict[str, str | os.PathLike[str]], time_alone: bool =
 
 
 def format_comparison(comparison: dict[str, Any], markdown: bool = False) -> str:
-    """compare_runs' result as a plain-text or Markdown table, with the real-vs-real floor (05_evaluate)."""
+    """compare_runs' result as a plain-text or Markdown table, with the real-vs-real floor (06_evaluate)."""
     if not isinstance(comparison, dict) or "runs" not in comparison or not comparison["runs"]:
         raise ValueError("comparison must come from gh.compare_runs (a dict with non-empty 'runs')")
     runs = comparison["runs"]
@@ -1481,8 +1637,89 @@ def format_comparison(comparison: dict[str, Any], markdown: bool = False) -> str
                                enumerate(zip(row, widths))) for row in [header, *rows])
 
 
+def architecture_entry(evaluation: dict[str, Any], history: dict[str, list], config: dict[str, Any]) -> dict[str, Any]:
+    """One column of ``format_architectures``: a run's sizes and speed (history, config.json) with its ``evaluate_generator`` result (02_vanilla_gan)."""
+    for name, value, keys in (("evaluation", evaluation, ("generator", "real_vs_real")),
+                              ("history", history, ("epoch", "seconds")),
+                              ("config", config, ("generator_params", "discriminator_params"))):
+        if not isinstance(value, dict) or any(k not in value for k in keys):
+            raise ValueError(f"{name} must be a dict with the keys {keys}, got "
+                             f"{sorted(value) if isinstance(value, dict) else type(value).__name__}")
+    return {"epochs": len(history["epoch"]), "generator_params": config["generator_params"],
+            "discriminator_params": config["discriminator_params"],
+            "seconds_per_epoch": float(np.median(history["seconds"])),
+            "fastest_epoch_seconds": float(np.min(history["seconds"])),
+            **{k: evaluation["generator"][k] for k, _ in _COMPARED}, "n": evaluation["generator"]["n"],
+            "floor": {k: evaluation["real_vs_real"][k] for k, _ in _COMPARED}}
+
+
+def format_architectures(entries: dict[str, dict[str, Any]], markdown: bool = False) -> str:
+    """Architectures side by side: epochs, parameters, seconds per epoch and every metric, with the real-vs-real floor (02_vanilla_gan)."""
+    if not isinstance(entries, dict) or not entries or not all(isinstance(e, dict) and "floor" in e
+                                                              for e in entries.values()):
+        raise ValueError("entries must be a non-empty dict of name -> gh.architecture_entry(...)")
+    header = ["", *entries, "real vs real"]
+    floor = next(iter(entries.values()))["floor"]
+    rows = [["epochs", *(str(e["epochs"]) for e in entries.values()), ""],
+            ["generator parameters", *(f"{e['generator_params']:,}" for e in entries.values()), ""],
+            ["discriminator parameters", *(f"{e['discriminator_params']:,}" for e in entries.values()), ""],
+            ["seconds per epoch (median as recorded)", *(f"{e['seconds_per_epoch']:.1f}" for e in entries.values()), ""],
+            ["seconds per epoch (fastest recorded)", *(f"{e['fastest_epoch_seconds']:.1f}" for e in entries.values()), ""]]
+    if all("seconds_timed_alone" in e for e in entries.values()):
+        rows.append(["seconds per epoch (timed alone here)", *(f"{e['seconds_timed_alone']:.1f}" for e in entries.values()), ""])
+    rows += [[label, *(f"{e[key]:.3f}" for e in entries.values()), f"{floor[key]:.3f}"] for key, label in _COMPARED]
+    rows.append(["n (images evaluated)", *(f"{e['n']:,}" for e in entries.values()), ""])
+    if markdown:
+        return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                         + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in [header, *rows])
+
+
+def vanilla_vs_dcgan(run_dir: str | os.PathLike[str], n: int = 10_000, samples_png: str | os.PathLike[str] | None = None,
+                     seed: int = 0, time_alone: bool = False) -> dict[str, Any]:
+    """A vanilla run's latest generator beside the kit's pretrained DCGAN: table entries, Fréchet distance per epoch and, optionally, a figure of samples and both steps timed here (02_vanilla_gan)."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    if config.get("architecture") != "vanilla":
+        raise ValueError(f"run_dir: {run_dir} holds no vanilla run (config.json architecture: "
+                         f"{config.get('architecture')!r}); train one with gh.train(..., architecture='vanilla')")
+    _check_int("n", n, minimum=4)
+    vanilla = load_generator_from_checkpoint(run_dir)
+    dcgan = load_pretrained_generator()
+    record = json.loads(PRETRAINED_GENERATOR_PATH.with_suffix(".json").read_text())
+    history = load_history(run_dir)
+    dcgan_evaluation = record["evaluation"] if n == record["evaluation"]["generator"]["n"] and seed == 0 \
+        else evaluate_generator(dcgan, n, seed)
+    entries = {f"vanilla ({len(history['epoch'])} epochs)": architecture_entry(evaluate_generator(vanilla, n, seed),
+                                                                               history, config),
+               f"DCGAN ({record['epochs']} epochs)": architecture_entry(dcgan_evaluation, record["history"],
+                                                                       record["settings"])}
+    if _check_bool("time_alone", time_alone):  # recorded seconds depend on what else ran; this times both now
+        for entry, architecture in zip(entries.values(), ("vanilla", "dcgan")):
+            entry["seconds_timed_alone"] = estimate_epoch_seconds(config.get("batch_size", BATCH_SIZE), steps=30,
+                                                                  architecture=architecture)
+    result = {"entries": entries, "machine": device_report(),
+              "frechet_by_epoch": {"vanilla": dict(zip(history["epoch"], history["frechet"])),
+                                   "dcgan": {int(e): f for e, f in record["frechet_by_epoch"].items()}}}
+    if samples_png is not None:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
+        for ax, (name, generator) in zip(axes, zip(entries, (vanilla, dcgan))):
+            ax.imshow(image_grid(sample_digits(generator, 64, seed), 8, 8), cmap="gray")
+            ax.set(title=f"{name}: 64 samples", xticks=[], yticks=[])
+        fig.tight_layout()
+        Path(samples_png).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(samples_png, dpi=80)
+        plt.close(fig)
+    return result
+
+
 def plot_digit_shares(shares: dict[str, np.ndarray]):
-    """Grouped bars: share of each predicted digit for several image sets (05_evaluate)."""
+    """Grouped bars: share of each predicted digit for several image sets (06_evaluate)."""
     import matplotlib.pyplot as plt
 
     if not isinstance(shares, dict) or not shares or any(np.shape(v) != (10,) for v in shares.values()):
@@ -1501,7 +1738,7 @@ def plot_digit_shares(shares: dict[str, np.ndarray]):
 
 
 def plot_image_statistics(real: Any, fake: Any, labels: Sequence[str] = ("real", "generated")):
-    """Pixel-intensity histogram, ink per image and stroke thickness, real against generated (05_evaluate)."""
+    """Pixel-intensity histogram, ink per image and stroke thickness, real against generated (06_evaluate)."""
     import matplotlib.pyplot as plt
 
     real, fake = to_uint8(_at_least("real", real, 1)), to_uint8(_at_least("fake", fake, 1))
@@ -1540,7 +1777,7 @@ def _latent_vector(name: str, z: Any, latent_dim: int | None = None) -> np.ndarr
 
 
 def interpolate(z0: Any, z1: Any, steps: int | Sequence[float] = 8, method: str = "slerp") -> np.ndarray:
-    """Points from z0 to z1 on the straight line ('linear') or the great circle ('slerp'); steps is a count or a list of t in [0, 1] (06_latent_explorer).
+    """Points from z0 to z1 on the straight line ('linear') or the great circle ('slerp'); steps is a count or a list of t in [0, 1] (07_latent_explorer).
 
     Spherical interpolation keeps |z| near the ≈ √latent_dim shell where a
     Gaussian z almost always lies; the straight line cuts through the less
@@ -1576,7 +1813,7 @@ ATTRIBUTES = ("thickness", "slant", "width")
 
 def attribute_directions(generator: keras.Model, n: int = 4_096, seed: int = 0,
                          attributes: Sequence[str] = ATTRIBUTES) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Unit z directions along which measured attributes grow, by least squares on n samples, and each fit's R² (06_latent_explorer).
+    """Unit z directions along which measured attributes grow, by least squares on n samples, and each fit's R² (07_latent_explorer).
 
     Label n generated digits with a measurement (``image_statistics``), fit
     attribute ≈ w·z + b, and take w/|w| (the idea of InterFaceGAN, Shen et al. 2020).
@@ -1613,7 +1850,7 @@ def _fit_attribute_directions(z: np.ndarray, images: np.ndarray,
 
 def principal_directions(generator: keras.Model, k: int = 2, n: int = 4_096,
                          seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """k unit z directions that move the images along their top principal components, and each PC's share of variance (06_latent_explorer).
+    """k unit z directions that move the images along their top principal components, and each PC's share of variance (07_latent_explorer).
 
     PCA of n generated images, then a least-squares map from PC coordinates back
     to z (the idea of GANSpace, Härkönen et al. 2020, applied to the output).
@@ -1636,7 +1873,7 @@ def _fit_principal_directions(z: np.ndarray, images: np.ndarray, k: int) -> tupl
 
 
 def explorer_directions(generator: keras.Model, n: int = 4_096, seed: int = 0) -> dict[str, np.ndarray]:
-    """The explorer's sliders: thickness, slant, width and the top two principal directions (06_latent_explorer)."""
+    """The explorer's sliders: thickness, slant, width and the top two principal directions (07_latent_explorer)."""
     _check_int("n", n, minimum=latent_dim_of(generator) + 2)
     z, images = _direction_samples(generator, n, seed)  # one set of samples for both fits
     named, _ = _fit_attribute_directions(z, images, ATTRIBUTES)
@@ -1645,7 +1882,7 @@ def explorer_directions(generator: keras.Model, n: int = 4_096, seed: int = 0) -
 
 
 def neighbourhood(z: Any, d1: Any, d2: Any, steps: int = 5, span: float = 2.0) -> np.ndarray:
-    """A steps×steps grid of z's around z: rows move along d1, columns along d2, ±span (06_latent_explorer)."""
+    """A steps×steps grid of z's around z: rows move along d1, columns along d2, ±span (07_latent_explorer)."""
     z = _latent_vector("z", z)
     d1, d2 = (_unit(name, _latent_vector(name, d, z.shape[0])) for name, d in (("d1", d1), ("d2", d2)))
     _check_int("steps", steps, minimum=2)
@@ -1656,7 +1893,7 @@ def neighbourhood(z: Any, d1: Any, d2: Any, steps: int = 5, span: float = 2.0) -
 
 
 def png_bytes(image: Any, scale: int = 8) -> bytes:
-    """One 28×28 digit as PNG bytes, enlarged scale× with crisp pixels, for ipywidgets.Image (06_latent_explorer)."""
+    """One 28×28 digit as PNG bytes, enlarged scale× with crisp pixels, for ipywidgets.Image (07_latent_explorer)."""
     shape = np.shape(image)
     if shape not in ((28, 28), (28, 28, 1), (1, 28, 28), (1, 28, 28, 1)):
         raise ValueError(f"image must be one 28×28 image, got shape {shape}")
@@ -1699,7 +1936,7 @@ class _Displayed:
 
 
 class LatentExplorer(_Displayed):
-    """Sliders along named z directions, a seed box, 'new random z', a neighbourhood grid and, for a conditional generator, a digit picker; drawn as PNG in ipywidgets.Image (06_latent_explorer).
+    """Sliders along named z directions, a seed box, 'new random z', a neighbourhood grid and, for a conditional generator, a digit picker; drawn as PNG in ipywidgets.Image (07_latent_explorer).
 
     Uses only widgets that exist in ipywidgets 7.7 (Colab) and 8 (JupyterLab 4).
     Display it by leaving it as a cell's last expression, or ``display(explorer)``.
@@ -1812,7 +2049,7 @@ class LatentExplorer(_Displayed):
 
 
 class InterpolationExplorer(_Displayed):
-    """A slider t from 0 to 1 between two seeds' z, drawing the linear and the spherical path side by side (06_latent_explorer)."""
+    """A slider t from 0 to 1 between two seeds' z, drawing the linear and the spherical path side by side (07_latent_explorer)."""
 
     def __init__(self, generator: keras.Model, seed_a: int = 0, seed_b: int = 1, *, scale: int = 6,
                  digit: int = 0) -> None:
@@ -1853,14 +2090,14 @@ class InterpolationExplorer(_Displayed):
 
 
 # ---------------------------------------------------------------------------
-# 8. Conditional GAN and synthetic data (07_conditional_gan, 08_augmentation)
+# 8. Conditional GAN and synthetic data (08_conditional_gan, 09_augmentation)
 # ---------------------------------------------------------------------------
 
 CONDITIONAL_GENERATOR_PATH = PROJECT_ROOT / "data" / "pretrained" / "conditional_generator.keras"
 
 
 def load_pretrained_conditional_generator(path: str | os.PathLike[str] | None = None) -> keras.Model:
-    """The conditional generator the kit ships (``train(architecture="conditional")`` on all 60k digits); its record is the .json beside it (07_conditional_gan)."""
+    """The conditional generator the kit ships (``train(architecture="conditional")`` on all 60k digits); its record is the .json beside it (08_conditional_gan)."""
     return _load_generator_file(path if path is not None else CONDITIONAL_GENERATOR_PATH, conditional=True)
 
 
@@ -1872,7 +2109,7 @@ def _conditional(generator: Any) -> keras.Model:
 
 
 def generate_digits(generator: keras.Model, labels: Any, seed: int = 0) -> np.ndarray:
-    """uint8 images (n, 28, 28) of the digits asked for, one per label, from a conditional generator; deterministic for a seed (07_conditional_gan)."""
+    """uint8 images (n, 28, 28) of the digits asked for, one per label, from a conditional generator; deterministic for a seed (08_conditional_gan)."""
     labels = check_labels(labels)
     z = latent_vectors(max(len(labels), 1), latent_dim_of(_conditional(generator)), seed)[:len(labels)]
     return to_uint8(generate(generator, z, labels))
@@ -1881,7 +2118,7 @@ def generate_digits(generator: keras.Model, labels: Any, seed: int = 0) -> np.nd
 def make_synthetic_dataset(generator: keras.Model, n_per_class: int, path: str | os.PathLike[str], *,
                            n_test_per_class: int = 0, seed: int = 0,
                            png_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Write labelled synthetic digits as an .npz in the Keras MNIST layout (``gh.load_mnist(path)`` reads it), a JSON record beside it and, on request, PNGs per digit (07_conditional_gan).
+    """Write labelled synthetic digits as an .npz in the Keras MNIST layout (``gh.load_mnist(path)`` reads it), a JSON record beside it and, on request, PNGs per digit (08_conditional_gan).
 
     ``x_train``/``y_train`` hold ``n_per_class`` images of every digit,
     shuffled; ``x_test``/``y_test`` hold ``n_test_per_class`` more, drawn from
@@ -1926,7 +2163,7 @@ def make_synthetic_dataset(generator: keras.Model, n_per_class: int, path: str |
 
 def evaluate_conditional(generator: keras.Model, n_per_class: int = 1_000, seed: int = 0,
                          mnist: MnistSplits | None = None) -> dict[str, Any]:
-    """Per digit k: how often the classifier reads k when k is asked for, and the Fréchet distance to the real test k's, beside the real-vs-real floor (07_conditional_gan)."""
+    """Per digit k: how often the classifier reads k when k is asked for, and the Fréchet distance to the real test k's, beside the real-vs-real floor (08_conditional_gan)."""
     _conditional(generator)
     _check_int("n_per_class", n_per_class, minimum=2)
     (x_train, y_train), (x_test, y_test) = mnist if mnist is not None else load_mnist()
@@ -1947,7 +2184,7 @@ def evaluate_conditional(generator: keras.Model, n_per_class: int = 1_000, seed:
 
 
 def format_conditional_evaluation(result: dict[str, Any]) -> str:
-    """``evaluate_conditional``'s result as a per-digit text table (07_conditional_gan)."""
+    """``evaluate_conditional``'s result as a per-digit text table (08_conditional_gan)."""
     needed = ("accuracy", "frechet", "real_vs_real_frechet", "n_per_class")
     if not isinstance(result, dict) or any(k not in result for k in needed):
         raise ValueError(f"result must be gh.evaluate_conditional's dict with keys {needed}")
@@ -1960,7 +2197,7 @@ def format_conditional_evaluation(result: dict[str, Any]) -> str:
 
 
 def build_small_classifier() -> keras.Model:
-    """The augmentation experiment's student: two conv + pool blocks, dropout, softmax logits; 34,826 parameters (08_augmentation)."""
+    """The augmentation experiment's student: two conv + pool blocks, dropout, softmax logits; 34,826 parameters (09_augmentation)."""
     layers = keras.layers
     return keras.Sequential([
         keras.Input(shape=(28, 28, 1), name="image"),
@@ -1973,7 +2210,7 @@ def build_small_classifier() -> keras.Model:
 
 def train_small_classifier(x: Any, y: Any, *, steps: int = 1_000, batch_size: int = 64, seed: int = 0,
                            shift_augment: bool = False) -> keras.Model:
-    """Train ``build_small_classifier`` for a fixed number of steps (the same budget whatever the data size), optionally with random shifts and rotations (08_augmentation)."""
+    """Train ``build_small_classifier`` for a fixed number of steps (the same budget whatever the data size), optionally with random shifts and rotations (09_augmentation)."""
     x = _check_images("x", x)
     y = check_labels(y, len(x), "y")
     _check_int("steps", steps)
@@ -1994,14 +2231,14 @@ def train_small_classifier(x: Any, y: Any, *, steps: int = 1_000, batch_size: in
 
 
 def real_test_accuracy(model: keras.Model, x_test: Any, y_test: Any) -> float:
-    """Share of real test digits a classifier gets right (08_augmentation)."""
+    """Share of real test digits a classifier gets right (09_augmentation)."""
     x_test = to_float(to_uint8(_check_images("x_test", x_test)))
     y_test = check_labels(y_test, len(x_test), "y_test")
     return float((_batched_predict(model, x_test, "x_test").argmax(1) == y_test).mean())
 
 
 def real_subset(x: Any, y: Any, n_per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """n_per_class real images of every digit, drawn at random for a seed (08_augmentation)."""
+    """n_per_class real images of every digit, drawn at random for a seed (09_augmentation)."""
     x = _check_images("x", x)
     y = check_labels(y, len(x), "y")
     _check_int("n_per_class", n_per_class)
@@ -2033,7 +2270,7 @@ def augmentation_experiment(generator: keras.Model, csv_path: str | os.PathLike[
                             seeds: Sequence[int] = (0, 1, 2), steps: int = 1_000, synthetic_only: bool = True,
                             shifts: bool = True, mnist: MnistSplits | None = None,
                             verbose: bool = True) -> list[dict[str, Any]]:
-    """Train the small classifier on n real digits per class, alone, with synthetic digits at each ratio, with classical shifts, and on synthetic digits alone; test each on all 10,000 real test digits (08_augmentation).
+    """Train the small classifier on n real digits per class, alone, with synthetic digits at each ratio, with classical shifts, and on synthetic digits alone; test each on all 10,000 real test digits (09_augmentation).
 
     Every row is appended to ``csv_path`` as soon as it is measured, and rows
     already there are skipped: an interrupted experiment resumes where it stopped.
@@ -2094,7 +2331,7 @@ def augmentation_experiment(generator: keras.Model, csv_path: str | os.PathLike[
 
 
 def summarize_augmentation(rows: Sequence[dict[str, Any]]) -> dict[str, dict[int, tuple[float, float, int]]]:
-    """Mean and standard deviation of test accuracy over seeds: {condition: {n: (mean, std, seeds)}} (08_augmentation)."""
+    """Mean and standard deviation of test accuracy over seeds: {condition: {n: (mean, std, seeds)}} (09_augmentation)."""
     if not rows or any("condition" not in r or "test_accuracy" not in r for r in rows):
         raise ValueError("rows must be augmentation_experiment's rows (dicts with condition, n_per_class, test_accuracy)")
     groups: dict[str, dict[int, list[float]]] = {}
@@ -2105,7 +2342,7 @@ def summarize_augmentation(rows: Sequence[dict[str, Any]]) -> dict[str, dict[int
 
 
 def format_augmentation(rows: Sequence[dict[str, Any]], markdown: bool = False) -> str:
-    """The experiment as a table of accuracy mean ± std over seeds, conditions × n per class (08_augmentation)."""
+    """The experiment as a table of accuracy mean ± std over seeds, conditions × n per class (09_augmentation)."""
     summary = summarize_augmentation(rows)
     ns = sorted({n for by_n in summary.values() for n in by_n})
     cell = lambda m: f"{m[0]:.1%} ± {m[1]:.1%}" if m else "—"  # noqa: E731
@@ -2119,7 +2356,7 @@ def format_augmentation(rows: Sequence[dict[str, Any]], markdown: bool = False) 
 
 
 def plot_augmentation(rows: Sequence[dict[str, Any]], title: str = "Small classifier on real test digits"):
-    """Test accuracy against real images per class, one line per condition, error bars = std over seeds (08_augmentation)."""
+    """Test accuracy against real images per class, one line per condition, error bars = std over seeds (09_augmentation)."""
     import matplotlib.pyplot as plt
 
     summary = summarize_augmentation(rows)
@@ -2137,16 +2374,170 @@ def plot_augmentation(rows: Sequence[dict[str, Any]], title: str = "Small classi
 
 
 # ---------------------------------------------------------------------------
-# 9. Command line: python -m gan_helpers train --epochs N --out DIR
+# 9. Training dynamics: controlled runs that show why GANs fail (10_training_dynamics)
+# ---------------------------------------------------------------------------
+
+#: One change each against the baseline (the kit's recipe), by name: (what it shows, ``train`` settings).
+DYNAMICS_EXPERIMENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "baseline": ("Adam lr 2e-4, β1 0.5, non-saturating loss (the DCGAN paper's recipe, the kit's default)", {}),
+    "beta1_0.9": ("Adam's default momentum β1 = 0.9 instead of 0.5", {"beta_1": 0.9}),
+    "lr_1e-4": ("half the learning rate: 1e-4 instead of 2e-4", {"learning_rate": 1e-4}),
+    "tutorial": ("the TensorFlow tutorial's optimizer: lr 1e-4 and β1 0.9", {"learning_rate": 1e-4, "beta_1": 0.9}),
+    "minimax": ("the original minimax generator loss log(1 − D(G(z)))", {"g_loss": "minimax"}),
+    "label_smoothing": ("one-sided label smoothing: real images' target 0.9", {"label_smoothing": 0.1}),
+    "lr_decay": ("learning rate lowered linearly to 0 over the run", {"lr_decay": True}),
+    "d_steps_5": ("a too-strong discriminator: 5 D updates per G update", {"d_steps": 5}),
+    "minibatch_std": ("a remedy for collapse: D sees the batch's spread (minibatch standard deviation)",
+                      {"minibatch_std": True}),
+    "wgan_gp": ("a remedy for collapse: a Wasserstein critic with gradient penalty, 5 critic steps, lr 1e-4",
+                {"g_loss": "wasserstein", "d_steps": 5, "learning_rate": 1e-4}),
+}
+
+
+def dynamics_settings() -> dict[str, Any]:
+    """Length of each controlled run: full or quick mode (10_training_dynamics)."""
+    if quick_mode():
+        return {"architecture": "vanilla", "epochs": 2, "n_train": 640, "batch_size": 128, "frechet_n": 256}
+    return {"architecture": "vanilla", "epochs": 10, "n_train": None, "batch_size": 128, "frechet_n": 1_000}
+
+
+def run_experiments(names: Sequence[str], out_root: str | os.PathLike[str], *, architecture: str = "vanilla",
+                    epochs: int = 10, n_train: int | None = None, batch_size: int = BATCH_SIZE,
+                    frechet_n: int = 1_000, seed: int = 0, x_train: np.ndarray | None = None,
+                    verbose: int = 2) -> dict[str, dict[str, list]]:
+    """Train each named ``DYNAMICS_EXPERIMENTS`` run (same seed, data and budget) in ``out_root/NAME``; finished runs are read back, interrupted ones resume (10_training_dynamics)."""
+    if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+        raise TypeError(f"names must be a non-empty list of experiment names from {sorted(DYNAMICS_EXPERIMENTS)}, "
+                        f"got {names!r}")
+    unknown = [n for n in names if n not in DYNAMICS_EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"names: unknown experiment(s) {unknown}; choose from {sorted(DYNAMICS_EXPERIMENTS)}")
+    if not isinstance(out_root, (str, os.PathLike)):
+        raise TypeError(f"out_root must be a folder path, got {type(out_root).__name__}")
+    _check_int("epochs", epochs)
+    if x_train is None:
+        (x_train, _), _ = load_mnist()
+    histories = {}
+    for name in names:
+        run_dir = Path(out_root) / name
+        if verbose:
+            print(f"── {name}: {DYNAMICS_EXPERIMENTS[name][0]}", flush=True)
+        done = checkpoint_epochs(run_dir)
+        if done and done[-1] >= epochs and (run_dir / "history.json").is_file():
+            histories[name] = _history_up_to(run_dir, epochs)
+            if verbose:
+                print(f"   already trained ({done[-1]} epochs): read from {run_dir}", flush=True)
+            continue
+        run = train(run_dir, architecture=architecture, epochs=epochs, n_train=n_train, batch_size=batch_size,
+                    seed=seed, x_train=x_train, frechet_every=1, frechet_n=frechet_n,
+                    checkpoint_every=min(5, epochs), verbose=verbose, **DYNAMICS_EXPERIMENTS[name][1])
+        histories[name] = run.history
+    return histories
+
+
+def gradient_probe(steps: int = 200, *, g_loss: str = "non_saturating", architecture: str = "vanilla",
+                   batch_size: int = BATCH_SIZE, seed: int = 0, x_train: np.ndarray | None = None,
+                   d_steps: int = 1) -> dict[str, np.ndarray]:
+    """Per-step generator gradient norm, D(G(z)) and losses over the first ``steps`` updates of a fresh GAN (10_training_dynamics)."""
+    _check_int("steps", steps)
+    if g_loss not in G_LOSSES:
+        raise ValueError(f"g_loss must be one of {sorted(G_LOSSES)}, got {g_loss!r}")
+    if x_train is None:
+        (x_train, _), _ = load_mnist()
+    x_train = _check_images("x_train", x_train)
+    state = new_gan_state(seed=seed, architecture=_check_architecture(architecture))
+    if is_conditional(state.generator):
+        raise ValueError("architecture: the probe takes an unconditional architecture ('vanilla' or 'dcgan')")
+    step = make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer,
+                           state.rng, G_LOSSES[g_loss], d_steps=d_steps,
+                           gradient_penalty=GRADIENT_PENALTY if g_loss == "wasserstein" else 0.0)
+    dataset = make_dataset(x_train[: steps * batch_size], batch_size, seed=seed).repeat()
+    trace: dict[str, list[float]] = {k: [] for k in ("g_grad_norm", "d_fake", "d_real", "g_loss", "d_loss")}
+    for batch in dataset.take(steps):
+        values = step(batch)
+        for key in trace:
+            trace[key].append(float(values[key]))
+    return {key: np.array(v) for key, v in trace.items()}
+
+
+def format_experiments(histories: dict[str, dict[str, list]], markdown: bool = False) -> str:
+    """A table of the controlled runs: final and best Fréchet distance, rarest digit, G's gradient, D(G(z)), seconds per epoch (10_training_dynamics)."""
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError("histories must be a non-empty dict of name -> history (gh.run_experiments)")
+    head = ["run", "final FD ↓", "best FD (epoch)", "rarest digit share", "G grad norm", "D(G(z))", "s / epoch"]
+    rows = []
+    for name, h in histories.items():
+        fds = [(f, e) for e, f in zip(h["epoch"], h["frechet"]) if f is not None]
+        shares = next((s for s in reversed(h.get("digit_shares", [])) if s is not None), None)
+        rows.append([name, f"{fds[-1][0]:.1f}" if fds else "-",
+                     f"{min(fds)[0]:.1f} ({min(fds)[1]})" if fds else "-",
+                     f"{min(shares):.3f}" if shares else "-",
+                     f"{h['g_grad_norm'][-1]:.2f}" if h.get("g_grad_norm") and h["g_grad_norm"][-1] is not None else "-",
+                     f"{h['d_fake'][-1]:.2f}", f"{np.median(h['seconds']):.1f}"])
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [head, *rows])
+
+
+def plot_experiments(histories: dict[str, dict[str, list]], key: str = "frechet", title: str = "",
+                     log: bool | None = None, ax: Any = None):
+    """One curve per run of a history key against the epoch, e.g. the Fréchet distance (10_training_dynamics)."""
+    import matplotlib.pyplot as plt
+
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError("histories must be a non-empty dict of name -> history (gh.run_experiments)")
+    if key not in HISTORY_KEYS or key in ("epoch", "digit_shares"):
+        raise ValueError(f"key must be a per-epoch number in the history, one of "
+                         f"{[k for k in HISTORY_KEYS if k not in ('epoch', 'digit_shares')]}, got {key!r}")
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3.8))
+    for i, (name, h) in enumerate(histories.items()):
+        points = [(e, v) for e, v in zip(h["epoch"], h.get(key, [])) if v is not None]
+        if points:
+            ax.plot(*zip(*points), "o-" if i < 10 else "s--", ms=3, label=name)
+    log = key == "frechet" if log is None else log
+    ax.set(xlabel="epoch", ylabel=key.replace("_", " ") + (" (log)" if log else ""), title=title or key,
+           yscale="log" if log else "linear")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_digit_shares_over_epochs(histories: dict[str, dict[str, list]]):
+    """For each run, a heat map of how often each digit is drawn, epoch by epoch: a missing digit is a dark column (10_training_dynamics)."""
+    import matplotlib.pyplot as plt
+
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError("histories must be a non-empty dict of name -> history (gh.run_experiments)")
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.4), squeeze=False)
+    for ax, (name, h) in zip(axes[0], histories.items()):
+        rows = [(e, s) for e, s in zip(h["epoch"], h.get("digit_shares", [])) if s is not None]
+        if not rows:
+            raise ValueError(f"histories[{name!r}] has no digit_shares: train with frechet_every > 0")
+        epochs, shares = zip(*rows)
+        image = ax.imshow(np.array(shares), aspect="auto", cmap="magma", vmin=0, vmax=0.3,
+                          extent=(-0.5, 9.5, epochs[-1] + 0.5, epochs[0] - 0.5))
+        ax.set(xticks=range(10), xlabel="digit (as the classifier reads it)", ylabel="epoch", title=name)
+    fig.colorbar(image, ax=axes[0].tolist(), label="share of samples (0.1 = fair)")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# 10. Command line: python -m gan_helpers train --epochs N --out DIR
 # ---------------------------------------------------------------------------
 
 def estimate_epoch_seconds(batch_size: int = BATCH_SIZE, steps: int = 8,
-                           n_train: int = 60_000) -> float:
-    """Time a few train steps after warm-up and extrapolate to one epoch of n_train images (``make run``)."""
+                           n_train: int = 60_000, architecture: str = "dcgan") -> float:
+    """Time a few train steps after warm-up and extrapolate to one epoch of n_train images (``make run``; 02_vanilla_gan compares architectures)."""
     _check_int("batch_size", batch_size)
     _check_int("steps", steps)
     _check_int("n_train", n_train, minimum=batch_size)
-    state = new_gan_state()
+    if _check_architecture(architecture) == "conditional":
+        raise ValueError("architecture: the estimate times an unconditional pair ('vanilla' or 'dcgan')")
+    state = new_gan_state(architecture=architecture)
     step = make_train_step(state.generator, state.discriminator, state.g_optimizer,
                            state.d_optimizer, state.rng)
     batch = tf.random.uniform([batch_size, 28, 28, 1], -1, 1)
@@ -2179,12 +2570,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--gif", action="store_true", help="write progress.gif from the frames at the end")
     t.add_argument("--fall-back", action="store_true",
                    help="if the latest checkpoint is damaged, set it aside and resume from the previous one")
+    t.add_argument("--g-loss", choices=sorted(G_LOSSES), default="non_saturating")
+    t.add_argument("--label-smoothing", type=float, default=0.0, help="real images' target is 1 - this")
+    t.add_argument("--lr-decay", action="store_true", help="lower the learning rate linearly to 0 over the epochs")
+    t.add_argument("--d-steps", type=int, default=1, help="discriminator updates per generator update")
+    t.add_argument("--minibatch-std", action="store_true", help="give D the batch's spread as a feature")
     e = sub.add_parser("estimate", help="time a few steps and predict how long `make run` takes")
     e.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     v = sub.add_parser("evaluate", help="evaluate a run's latest generator; writes evaluation.json there")
     v.add_argument("--out", type=Path, required=True, help="run folder with checkpoints/")
     v.add_argument("--n", type=int, default=10_000)
-    m = sub.add_parser("compare", help="tabulate evaluated runs side by side (05_evaluate's table)")
+    m = sub.add_parser("compare", help="tabulate evaluated runs side by side (06_evaluate's table)")
     m.add_argument("runs", nargs="+", help="NAME=RUN_DIR, each evaluated with `evaluate` first")
     m.add_argument("--save", type=Path, default=None, help="also write the comparison as JSON here")
     m.add_argument("--description", default="")
@@ -2205,7 +2601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     y.add_argument("--png-dir", type=Path, default=None, help="also write one PNG per image, a folder per digit")
     y.add_argument("--generator", type=Path, default=None,
                    help="a conditional generator .keras (default: the kit's pretrained one)")
-    a = sub.add_parser("augment", help="the augmentation experiment of 08_augmentation; resumes from its CSV")
+    a = sub.add_parser("augment", help="the augmentation experiment of 09_augmentation; resumes from its CSV")
     a.add_argument("--csv", type=Path, required=True)
     a.add_argument("--n", type=int, nargs="+", default=[10, 50, 100, 500], help="real images per class")
     a.add_argument("--ratios", type=float, nargs="+", default=[1, 4, 10])
@@ -2213,6 +2609,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--steps", type=int, default=1_000)
     a.add_argument("--generator", type=Path, default=None,
                    help="a conditional generator .keras (default: the kit's pretrained one)")
+    w = sub.add_parser("vanilla-vs-dcgan", help="02's side-by-side table: a vanilla run against the pretrained DCGAN")
+    w.add_argument("--run", type=Path, required=True, help="a vanilla run folder")
+    w.add_argument("--n", type=int, default=10_000)
+    w.add_argument("--save", type=Path, default=None, help="write the comparison as JSON here")
+    w.add_argument("--samples", type=Path, default=None, help="write a PNG of both generators' samples here")
+    w.add_argument("--time-alone", action="store_true", help="also time one epoch of each architecture here")
+    d = sub.add_parser("dynamics", help="the controlled runs of 10_training_dynamics; finished runs are kept, interrupted ones resume")
+    d.add_argument("--out", type=Path, default=None, help="default: outputs/dynamics")
+    d.add_argument("--only", nargs="+", default=list(DYNAMICS_EXPERIMENTS), choices=list(DYNAMICS_EXPERIMENTS),
+                   metavar="NAME", help=f"experiments to run (default: all of {', '.join(DYNAMICS_EXPERIMENTS)})")
+    d.add_argument("--architecture", choices=["vanilla", "dcgan"], default="vanilla")
+    d.add_argument("--epochs", type=int, default=None, help="default: 10 (2 in quick mode)")
+    d.add_argument("--n-train", type=int, default=None)
+    d.add_argument("--mnist", type=Path, default=None, help="path to mnist.npz")
+    d.add_argument("--save", type=Path, default=None,
+                   help="also write every run's settings and history as one JSON (like data/results/dynamics_full.json)")
     c = sub.add_parser("train-classifier", help="retrain the evaluation classifier (data/pretrained/)")
     c.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
     c.add_argument("--epochs", type=int, default=6)
@@ -2252,6 +2664,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            seeds=args.seeds, steps=args.steps)
             print(format_augmentation(rows) + "\n\n" + format_augmentation(rows, markdown=True))
         return 0
+    if args.command == "vanilla-vs-dcgan":
+        comparison = vanilla_vs_dcgan(args.run, args.n, args.samples, time_alone=args.time_alone)
+        print(format_architectures(comparison["entries"]) + "\n\n" + format_architectures(comparison["entries"], True))
+        if args.save:
+            _atomic_write_json(args.save, comparison)
+        return 0
+    if args.command == "dynamics":
+        settings = dynamics_settings()
+        settings.update(architecture=args.architecture, **{k: v for k, v in (("epochs", args.epochs),
+                                                                            ("n_train", args.n_train)) if v is not None})
+        out = args.out or output_dir("dynamics")
+        histories = run_experiments(args.only, out, x_train=load_mnist(args.mnist)[0][0], **settings)
+        print(format_experiments(histories) + "\n\n" + format_experiments(histories, markdown=True))
+        if args.save:
+            _atomic_write_json(args.save, {
+                "settings": {**settings, "seed": 0}, "machine": f"{device_report()}; {platform.platform()}",
+                "made_with": f"python -m gan_helpers dynamics --only {' '.join(args.only)}",
+                "experiments": {n: DYNAMICS_EXPERIMENTS[n][0] for n in histories},
+                "configs": {n: json.loads((Path(out) / n / "config.json").read_text()) for n in histories},
+                "histories": histories})
+        return 0
     if args.command == "train-classifier":
         print(json.dumps(train_classifier(args.out, epochs=args.epochs, seed=args.seed), indent=1))
         return 0
@@ -2272,7 +2705,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 learning_rate=args.learning_rate, beta_1=args.beta_1, latent_dim=args.latent_dim,
                 checkpoint_every=args.checkpoint_every, n_train=args.n_train, seed=args.seed,
                 x_train=x_train, frechet_every=args.frechet_every, frechet_n=args.frechet_n, verbose=2,
-                fall_back=args.fall_back)
+                fall_back=args.fall_back, g_loss=args.g_loss, label_smoothing=args.label_smoothing,
+                lr_decay=args.lr_decay, d_steps=args.d_steps, minibatch_std=args.minibatch_std)
     if args.gif:
         print("wrote", make_gif(run.out_dir / "frames", run.out_dir / "progress.gif"))
     return 0

@@ -1,11 +1,11 @@
-"""How long one latent-explorer update takes (06_latent_explorer, issue: median and p95 under 50 ms).
+"""How long one latent-explorer update takes (07_latent_explorer, issue: median and p95 under 50 ms).
 
 Builds gh.LatentExplorer on the pretrained generator, warms it up, then moves a
 random slider to a random value `moves` times, timing each change from the
 slider's new value to the new PNG in the ipywidgets.Image (the whole Python
 side of an update: z, generator + classifier, PNG encoding, widget state).
 It also times the parts, and the matplotlib redraw the explorer avoids; then
-the conditional generator's explorer (07_conditional_gan), where every move is
+the conditional generator's explorer (08_conditional_gan), where every move is
 a slider or a click on the digit picker.
 Run: make bench-explorer   (or .venv/bin/python benchmarks/explorer_latency.py --moves 500)
 """

@@ -1,4 +1,4 @@
-"""How much the in-training Fréchet distance adds to an epoch (05_evaluate, issue: < 10%).
+"""How much the in-training Fréchet distance adds to an epoch (06_evaluate, issue: < 10%).
 
 Times one measurement as train() does it (sample frechet_n digits, classify
 them, compare with the cached reference features) and one epoch's worth of

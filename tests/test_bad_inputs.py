@@ -19,7 +19,7 @@ import gan_helpers as gh
 #: Public names that take no argument a user could get wrong.
 NO_ARGUMENTS = {"quick_mode", "data_dir", "run_settings", "device_report", "build_discriminator",
                 "build_classifier", "TrainingDiverged", "TrainingRun", "GANState", "CheckpointDamaged",
-                "build_conditional_discriminator", "build_small_classifier"}
+                "build_conditional_discriminator", "build_small_classifier", "dynamics_settings", "MinibatchStdDev"}
 
 _cache: dict[str, object] = {}
 
@@ -158,6 +158,43 @@ TABLE = [
     ("plot_augmentation", lambda t: gh.plot_augmentation(None), ValueError, "rows must be"),
     ("average_generator", lambda t: gh.average_generator(t, []), ValueError, "at least one checkpointed epoch"),
     ("main", lambda t: gh.main(["train", "--epochs", "0", "--out", str(t)]), ValueError, "epochs must be >= 1"),
+    # 02_vanilla_gan and 10_training_dynamics
+    ("build_vanilla_generator", lambda t: gh.build_vanilla_generator(0), ValueError, "latent_dim must be >= 1"),
+    ("build_vanilla_discriminator", lambda t: gh.build_vanilla_discriminator(minibatch_std="yes"), TypeError,
+     "minibatch_std must be True or False"),
+    ("build_discriminator", lambda t: gh.build_discriminator(minibatch_std=1), TypeError,
+     "minibatch_std must be True or False"),
+    ("discriminator_loss", lambda t: gh.discriminator_loss(np.zeros((2, 1), np.float32), np.zeros((2, 1), np.float32),
+                                                           label_smoothing=0.7), ValueError, r"label_smoothing must be in \[0, 0.5\)"),
+    ("make_optimizer", lambda t: gh.make_optimizer(decay_steps=-1), ValueError, "decay_steps must be >= 0"),
+    ("lr_schedule", lambda t: gh.lr_schedule(2e-4, 0), ValueError, "decay_steps must be >= 1"),
+    ("make_train_step", lambda t: gh.make_train_step(G(), D(), None, None, None, d_steps=0), ValueError,
+     "d_steps must be >= 1"),
+    ("train", lambda t: gh.train(t, epochs=1, x_train=IMAGES, g_loss="hinge"), ValueError,
+     "g_loss must be one of"),
+    ("train", lambda t: gh.train(t, epochs=1, x_train=IMAGES, label_smoothing=-0.1), ValueError,
+     "label_smoothing must be in"),
+    ("pretrained_path", lambda t: gh.pretrained_path("gpt"), ValueError, "architecture must be one of"),
+    ("wasserstein_generator_loss", lambda t: gh.wasserstein_generator_loss(np.zeros((2, 3), np.float32)), ValueError,
+     "fake_scores must have shape"),
+    ("critic_loss", lambda t: gh.critic_loss("high", np.zeros((2, 1), np.float32), 0.0), TypeError,
+     "real_scores must be floating-point"),
+    ("make_train_step", lambda t: gh.make_train_step(G(), D(), None, None, None, gradient_penalty=-1), ValueError,
+     "gradient_penalty must be a number >= 0"),
+    ("architecture_entry", lambda t: gh.architecture_entry({}, {}, {}), ValueError, "evaluation must be a dict"),
+    ("format_architectures", lambda t: gh.format_architectures({}), ValueError, "entries must be a non-empty dict"),
+    ("vanilla_vs_dcgan", lambda t: gh.vanilla_vs_dcgan(t), ValueError, "holds no vanilla run"),
+    ("run_experiments", lambda t: gh.run_experiments(["baseline", "no_such_run"], t), ValueError,
+     "unknown experiment"),
+    ("run_experiments", lambda t: gh.run_experiments("baseline", t), TypeError, "names must be a non-empty list"),
+    ("gradient_probe", lambda t: gh.gradient_probe(0), ValueError, "steps must be >= 1"),
+    ("gradient_probe", lambda t: gh.gradient_probe(5, g_loss="hinge", x_train=IMAGES), ValueError,
+     "g_loss must be one of"),
+    ("format_experiments", lambda t: gh.format_experiments({}), ValueError, "histories must be a non-empty dict"),
+    ("plot_experiments", lambda t: gh.plot_experiments({"a": {"epoch": [1]}}, key="colour"), ValueError,
+     "key must be a per-epoch number"),
+    ("plot_digit_shares_over_epochs", lambda t: gh.plot_digit_shares_over_epochs(
+        {"a": {"epoch": [1], "digit_shares": [None]}}), ValueError, "has no digit_shares"),
 ]
 
 _results: list[bool] = []

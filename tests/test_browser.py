@@ -1,6 +1,6 @@
 """The latent explorer in a real browser: JupyterLab on loopback, Debian's Chromium driven by Playwright.
 
-The test copies 06_latent_explorer into a temporary folder, starts JupyterLab
+The test copies 07_latent_explorer into a temporary folder, starts JupyterLab
 there (loopback, a random token, its own settings and workspaces folders),
 opens the notebook in headless Chromium, runs all cells from the Run menu,
 drags the first slider of the explorer and checks that the digit on the page
@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = "06_latent_explorer.ipynb"
+NOTEBOOK = "07_latent_explorer.ipynb"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REQUIRED = os.environ.get("GAN_BROWSER_TESTS", "") == "1"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",

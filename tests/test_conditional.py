@@ -1,4 +1,4 @@
-"""The conditional DCGAN (07_conditional_gan) and synthetic data for augmentation (08_augmentation)."""
+"""The conditional DCGAN (08_conditional_gan) and synthetic data for augmentation (09_augmentation)."""
 
 from __future__ import annotations
 

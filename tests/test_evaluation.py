@@ -1,4 +1,4 @@
-"""Known-answer tests for the evaluation metrics taught in 05_evaluate."""
+"""Known-answer tests for the evaluation metrics taught in 06_evaluate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pretrained generator and the latent-space tools of 06_latent_explorer, run headless."""
+"""The pretrained generator and the latent-space tools of 07_latent_explorer, run headless."""
 
 from __future__ import annotations
 

@@ -136,7 +136,7 @@ def stepped(tiny_x):
 
 def test_one_train_step_changes_both_models(stepped):
     state, before, out = stepped
-    assert set(out) == {"g_loss", "d_loss", "d_real", "d_fake"}
+    assert set(out) == {"g_loss", "d_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm"}
     assert all(math.isfinite(v) for v in out.values())
     assert 0 < out["d_real"] < 1 and 0 < out["d_fake"] < 1
     for key, model in (("g_trainable", state.generator), ("d_trainable", state.discriminator)):
