@@ -41,8 +41,12 @@ run: setup
 	done
 	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
 
+# The unit tests on two pytest-xdist workers (a file stays on one worker), then the notebooks in
+# order in one process (nbval keeps one kernel per notebook; 05 reads 04's run). Plain `pytest`
+# runs the same tests in one process.
 test: setup
-	$(BIN)/python -m pytest
+	@rc=0; $(BIN)/python -m pytest -n 2 --dist loadfile tests || rc=1; \
+	  $(BIN)/python -m pytest notebooks || rc=1; exit $$rc
 
 bench: setup           ## every benchmark script in benchmarks/ (prints figures, asserts nothing)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
