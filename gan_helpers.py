@@ -881,9 +881,8 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
                       digit_shares=None)
         if frechet_every and (epoch % frechet_every == 0 or epoch == epochs):
             samples = sample_digits(state.generator, frechet_n, frame_seed)
-            fake = classifier_features(samples)
+            fake, read_as = _features_and_digits(samples)
             record["frechet"] = frechet_from_features(reference, fake.astype(np.float64))
-            read_as = classifier_probabilities(samples).argmax(1)
             record["digit_shares"] = (np.bincount(read_as, minlength=N_CLASSES) / len(read_as)).round(4).tolist()
             if conditional:
                 record["label_accuracy"] = float((read_as == balanced_labels(state.generator, frechet_n)).mean())
@@ -1411,6 +1410,16 @@ def classifier_features(images: Any) -> np.ndarray:
 def classifier_probabilities(images: Any) -> np.ndarray:
     """(n, 10) softmax probabilities p(y|x) from the kit's classifier (06_evaluate)."""
     return tf.nn.softmax(_batched_predict(load_classifier()[0], images, "images")).numpy()
+
+
+def _features_and_digits(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The classifier's features and the digit it reads, from one forward pass (training's per-epoch check)."""
+    model, features = load_classifier()
+    both = keras.Model(model.inputs[0], [features.outputs[0], model.outputs[0]])
+    x = to_float(_check_images("images", images))
+    parts = [both(x[i:i + 1_000], training=False) for i in range(0, len(x), 1_000)]
+    return (np.concatenate([f.numpy() for f, _ in parts]),
+            np.concatenate([logits.numpy() for _, logits in parts]).argmax(1))
 
 
 def _at_least(name: str, images: Any, n: int) -> np.ndarray:
