@@ -3,6 +3,9 @@
 #   make test   set up .venv, then run the unit tests and every notebook (quick mode)
 # GAN_QUICK=1 make run   shrinks epochs and data so the series takes minutes.
 # make GPU=1 setup        installs tensorflow[and-cuda] instead of the CPU wheel.
+# make app                serves the latent explorer (app/explorer.ipynb) as a web app with Voilà, code hidden,
+#                         on http://127.0.0.1:8866 only; APP_HOST=0.0.0.0 APP_PORT=8080 serve elsewhere, and then
+#                         APP_ARGS=--token makes Voilà ask for a random token (it prints the URL with it).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,11 +13,14 @@ BIN    := $(CURDIR)/$(VENV)/bin
 GPU    ?= 0
 TF_VERSION := 2.21.0
 OUT    := outputs$(if $(filter 1 true yes,$(GAN_QUICK)),/quick)
+APP_HOST ?= 127.0.0.1
+APP_PORT ?= 8866
+APP_ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test lab estimate bench bench-explorer bench-train augment dynamics clean-outputs
+.PHONY: setup run test lab app estimate bench bench-explorer bench-train augment dynamics clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -65,6 +71,9 @@ dynamics: setup        ## 10's ten controlled runs in full (about an hour on 2 c
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
+
+app: setup             ## the latent explorers as a web page (Voilà, code hidden) on http://$(APP_HOST):$(APP_PORT), pretrained generators only
+	$(BIN)/voila app/explorer.ipynb --no-browser --Voila.ip=$(APP_HOST) --port=$(APP_PORT) --strip_sources=True $(APP_ARGS)
 
 clean-outputs:
 	rm -rf outputs/quick

@@ -1,13 +1,20 @@
-"""The kit's DCGAN train step against the TensorFlow DCGAN tutorial's, on this machine (issue: speed).
+"""The kit's DCGAN train step against the TensorFlow DCGAN tutorial's, on this machine (README, "Speed").
 
 Builds, in one process, the tutorial's generator, discriminator and train step
-(https://www.tensorflow.org/tutorials/generative/dcgan: Adam 1e-4, batch 256,
-float32) and the kit's (gh.new_gan_state + gh.make_train_step at the kit's
-batch size), warms both up, then times them in alternating rounds so that both
-see the same machine load. Prints images/second for each (median over rounds),
-their ratio, seconds per 60,000-image epoch, and the FLOPs-based utilization:
-multiply-adds of both networks counted layer by layer, forward and backward,
-divided by a measured float32 matrix-multiply peak of this machine.
+(https://www.tensorflow.org/tutorials/generative/dcgan: 5×5 kernels, a 7×7×256
+projection, Adam 1e-4, batch 256, float32) and the kit's (gh.new_gan_state +
+gh.make_train_step with the kit's defaults), plus variants of the kit's step
+that each change one speed setting (the tutorial's network size, batch 256,
+mixed_bfloat16, XLA). Warms all up, then times them in alternating rounds so
+that all see the same machine load. Prints images/second for each (median over
+rounds), the ratio to the tutorial, seconds per 60,000-image epoch, and the
+FLOPs-based utilization: multiply-adds of both networks counted layer by layer,
+forward and backward, divided by a measured matrix-multiply peak of this machine.
+
+With MNIST available it also times the kit's real input pipeline and per-step
+host work (gh.make_dataset + what gh.train does every step) against a constant
+batch. With --replicas N it instead splits the CPU into N logical devices and
+times the kit's step under tf.distribute.MirroredStrategy against one device.
 
 Run: make bench-train   (or .venv/bin/python benchmarks/train_speed.py --rounds 8 --steps 10)
 It prints figures and asserts nothing; close other programs first.
@@ -29,6 +36,15 @@ import gan_helpers as gh  # noqa: E402
 
 TUTORIAL_BATCH = 256
 NOISE_DIM = 100
+
+#: The kit's step with one speed setting changed each: name → (new_gan_state options, make_train_step options, batch).
+VARIANTS = {
+    "kit": ({}, {}, gh.BATCH_SIZE),
+    "kit, tutorial size": ({"kernel_size": 5, "projection_channels": 256}, {}, gh.BATCH_SIZE),
+    "kit, batch 256": ({}, {}, 256),
+    "kit, mixed_bfloat16": ({"precision": "mixed_bfloat16"}, {}, gh.BATCH_SIZE),
+    "kit, XLA": ({}, {"jit_compile": True}, gh.BATCH_SIZE),
+}
 
 
 def tutorial_models() -> tuple[keras.Model, keras.Model]:
@@ -77,28 +93,11 @@ def tutorial_step(generator: keras.Model, discriminator: keras.Model):
     return train_step
 
 
-def multiply_adds(model: keras.Model) -> int:
-    """Multiply-adds of one forward pass for one image: Dense, Conv2D and Conv2DTranspose layers."""
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
-            total += int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
-        elif isinstance(layer, keras.layers.Conv2DTranspose):  # each input position scatters k×k×cin×cout
-            _, h, w, _ = layer.input.shape
-            kh, kw, cout, cin = layer.kernel.shape
-            total += int(h) * int(w) * int(kh) * int(kw) * int(cin) * int(cout)
-        elif isinstance(layer, keras.layers.Conv2D):
-            _, h, w, _ = layer.output.shape
-            kh, kw, cin, cout = layer.kernel.shape
-            total += int(h) * int(w) * int(kh) * int(kw) * int(cin) * int(cout)
-    return total
-
-
 def step_flops_per_image(generator: keras.Model, discriminator: keras.Model) -> float:
     """FLOPs of one GAN step per image: G forward + backward (input and weight gradients) = 3 G;
     D on real: forward + weight gradients = 2 D; D on fake: forward + weight gradients + the input
     gradient the generator's tape needs = 3 D. One multiply-add = 2 FLOPs."""
-    return 2.0 * (3 * multiply_adds(generator) + 5 * multiply_adds(discriminator))
+    return 2.0 * (3 * gh.multiply_adds(generator) + 5 * gh.multiply_adds(discriminator))
 
 
 def matmul_peak(dtype: tf.DType = tf.float32, n: int = 2_048, repeats: int = 20) -> float:
@@ -121,51 +120,112 @@ def matmul_peak(dtype: tf.DType = tf.float32, n: int = 2_048, repeats: int = 20)
     return 2.0 * n ** 3 * repeats / best
 
 
-def timed(step, batch, steps: int) -> float:
+def timed(step, batches, steps: int) -> float:
+    """Seconds for ``steps`` calls of ``step``; ``batches`` is one batch or an iterator of batches."""
+    source = batches if hasattr(batches, "__next__") else None
     start = time.perf_counter()
     for _ in range(steps):
-        out = step(batch)
+        out = step(next(source) if source else batches)
     tf.nest.map_structure(lambda t: t.numpy(), out)  # wait for the last step
     return time.perf_counter() - start
+
+
+def kit_step(state_options: dict, step_options: dict, strategy=None):
+    """The kit's train step (and its models) with some of gh.new_gan_state's / gh.make_train_step's options."""
+    with (strategy or tf.distribute.get_strategy()).scope():
+        state = gh.new_gan_state(**state_options)
+    step = gh.make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer,
+                              state.rng, strategy=strategy, **step_options)
+    return step, state
+
+
+def alternate(steps: dict, inputs: dict, rounds: int, n: int) -> dict[str, list[float]]:
+    """Images per second of each step, timed in alternating rounds (reversed every other round).
+
+    ``inputs[name]`` is (a batch or an iterator of batches, images per batch)."""
+    for name, step in steps.items():  # trace and warm up
+        timed(step, inputs[name][0], 3)
+    rates = {name: [] for name in steps}
+    for r in range(rounds):
+        for name in (list(steps) if r % 2 == 0 else list(steps)[::-1]):
+            source, size = inputs[name]
+            rates[name].append(n * size / timed(steps[name], source, n))
+    return rates
+
+
+def constant_batch(size: int) -> tuple[tf.Tensor, int]:
+    return tf.random.uniform([size, 28, 28, 1], -1, 1), size
+
+
+def host_work(step):
+    """What gh.train does on the host every step besides the step: read the values, check them."""
+    def run(batch):
+        values = {k: float(v) for k, v in step(batch).items()}
+        if not all(np.isfinite(list(values.values()))):
+            raise FloatingPointError(values)
+        return tf.constant(0.0)
+    return run
 
 
 def main(rounds: int = 6, steps: int = 10) -> None:
     print(gh.device_report())
     peak = matmul_peak()
-    print(f"float32 matmul peak (2048², best of 5): {peak / 1e9:.0f} GFLOP/s")
+    print(f"matmul peak (2048², best of 5): float32 {peak / 1e9:.0f} GFLOP/s, "
+          f"bfloat16 {matmul_peak(tf.bfloat16) / 1e9:.0f} GFLOP/s")
 
     tut_g, tut_d = tutorial_models()
-    tut_step = tutorial_step(tut_g, tut_d)
-    tut_batch = tf.random.uniform([TUTORIAL_BATCH, 28, 28, 1], -1, 1)
+    steps_ = {"tutorial": tutorial_step(tut_g, tut_d)}
+    inputs = {"tutorial": constant_batch(TUTORIAL_BATCH)}
+    flops = {"tutorial": step_flops_per_image(tut_g, tut_d)}
+    for name, (state_options, step_options, batch) in VARIANTS.items():
+        steps_[name], state = kit_step(state_options, step_options)
+        inputs[name] = constant_batch(batch)
+        flops[name] = step_flops_per_image(state.generator, state.discriminator)
+    try:  # the real input pipeline and per-step host work of gh.train, on MNIST
+        (x_train, _), _ = gh.load_mnist()
+        steps_["kit, real input + host work"] = host_work(steps_["kit"])
+        inputs["kit, real input + host work"] = (iter(gh.make_dataset(x_train).repeat()), gh.BATCH_SIZE)
+        flops["kit, real input + host work"] = flops["kit"]
+    except (OSError, ConnectionError) as error:
+        print(f"(no MNIST, so no pipeline line: {error})")
 
-    state = gh.new_gan_state()
-    kit_step = gh.make_train_step(state.generator, state.discriminator, state.g_optimizer,
-                                  state.d_optimizer, state.rng)
-    kit_batch = tf.random.uniform([gh.BATCH_SIZE, 28, 28, 1], -1, 1)
+    rates = alternate(steps_, inputs, rounds, steps)
+    base = float(np.median(rates["tutorial"]))
+    print(f"\n{'':<30}{'batch':>6}{'images/s':>10}{'(min-max)':>13}{'ratio':>7}{'s/epoch':>9}"
+          f"{'MFLOP/img':>11}{'utilization':>13}")
+    for name, r in rates.items():
+        ips = float(np.median(r))
+        print(f"{name:<30}{inputs[name][1]:>6}{ips:>10.0f}{f'({min(r):.0f}-{max(r):.0f})':>13}"
+              f"{ips / base:>6.2f}x{60_000 / ips:>9.0f}{flops[name] / 1e6:>11.0f}{ips * flops[name] / peak:>12.0%}")
+    print(f"\nkit / tutorial images per second: {np.median(rates['kit']) / base:.2f}x  "
+          f"({rounds} alternating rounds of {steps} steps; utilization against the float32 peak)")
 
-    for step, batch in ((tut_step, tut_batch), (kit_step, kit_batch)):  # trace and warm up
-        timed(step, batch, 3)
 
-    rates = {"tutorial": [], "kit": []}
-    for r in range(rounds):
-        order = [("tutorial", tut_step, tut_batch), ("kit", kit_step, kit_batch)]
-        for name, step, batch in (order if r % 2 == 0 else order[::-1]):
-            rates[name].append(steps * int(batch.shape[0]) / timed(step, batch, steps))
-
-    flops = {"tutorial": step_flops_per_image(tut_g, tut_d),
-             "kit": step_flops_per_image(state.generator, state.discriminator)}
-    print(f"\n{'':<10}{'batch':>7}{'images/s':>11}{'(min-max)':>16}{'s/epoch':>10}{'MFLOP/img':>11}{'utilization':>13}")
-    for name, batch in (("tutorial", TUTORIAL_BATCH), ("kit", gh.BATCH_SIZE)):
-        ips = float(np.median(rates[name]))
-        print(f"{name:<10}{batch:>7}{ips:>11.0f}{f'({min(rates[name]):.0f}-{max(rates[name]):.0f})':>16}"
-              f"{60_000 / ips:>10.0f}{flops[name] / 1e6:>11.0f}{ips * flops[name] / peak:>12.0%}")
-    ratio = np.median(rates["kit"]) / np.median(rates["tutorial"])
-    print(f"\nkit / tutorial images per second: {ratio:.2f}x  ({rounds} alternating rounds of {steps} steps)")
+def distributed(replicas: int, rounds: int, steps: int) -> None:
+    """The kit's step on one device against the same step under MirroredStrategy over ``replicas`` CPU halves."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+    print(gh.device_report())
+    strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)])
+    mirrored = f"MirroredStrategy, {replicas} replicas"
+    steps_, inputs = {}, {"one device": constant_batch(gh.BATCH_SIZE)}
+    steps_["one device"], _ = kit_step({}, {})
+    steps_[mirrored], _ = kit_step({}, {}, strategy)
+    dataset = tf.data.Dataset.from_tensors(inputs["one device"][0]).repeat()
+    inputs[mirrored] = (iter(strategy.experimental_distribute_dataset(dataset)), gh.BATCH_SIZE)
+    rates = alternate(steps_, inputs, rounds, steps)
+    for name, r in rates.items():
+        print(f"{name:<34}{np.median(r):>8.0f} images/s  ({min(r):.0f}-{max(r):.0f})")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="time MirroredStrategy over this many logical CPU devices instead")
     args = parser.parse_args()
-    main(args.rounds, args.steps)
+    if args.replicas:
+        distributed(args.replicas, args.rounds, args.steps)
+    else:
+        main(args.rounds, args.steps)

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import gan_helpers as gh
 
 #: Public names that take no argument a user could get wrong.
 NO_ARGUMENTS = {"quick_mode", "data_dir", "run_settings", "device_report", "build_discriminator",
                 "build_classifier", "TrainingDiverged", "TrainingRun", "GANState", "CheckpointDamaged",
-                "build_conditional_discriminator", "build_small_classifier", "dynamics_settings", "MinibatchStdDev"}
+                "build_conditional_discriminator", "build_small_classifier", "dynamics_settings", "MinibatchStdDev",
+                "default_precision", "default_strategy"}
 
 _cache: dict[str, object] = {}
 
@@ -195,6 +197,20 @@ TABLE = [
      "key must be a per-epoch number"),
     ("plot_digit_shares_over_epochs", lambda t: gh.plot_digit_shares_over_epochs(
         {"a": {"epoch": [1], "digit_shares": [None]}}), ValueError, "has no digit_shares"),
+    # Speed settings (README "Speed", tests/test_speed.py)
+    ("multiply_adds", lambda t: gh.multiply_adds("generator"), TypeError, "model must be a keras.Model"),
+    ("build_pair", lambda t: gh.build_pair("dcgan", kernel_size=9), ValueError, "kernel_size must be an int from 2 to 7"),
+    ("build_pair", lambda t: gh.build_pair("gan"), ValueError, "architecture must be one of"),
+    ("build_generator", lambda t: gh.build_generator(projection_channels=0), ValueError,
+     "projection_channels must be >= 1"),
+    ("build_discriminator", lambda t: gh.build_discriminator(kernel_size=4.0), ValueError, "kernel_size must be an int"),
+    ("new_gan_state", lambda t: gh.new_gan_state(precision="float8"), ValueError, "precision must be 'auto' or one of"),
+    ("train", lambda t: gh.train(t, epochs=1, x_train=IMAGES, precision="half"), ValueError, "precision must be"),
+    ("train", lambda t: gh.train(t, epochs=1, x_train=IMAGES, strategy="mirrored"), TypeError,
+     "strategy must be a tf.distribute.Strategy"),
+    ("train", lambda t: gh.train(t, epochs=1, x_train=IMAGES, jit_compile=1), TypeError, "jit_compile must be True or False"),
+    ("make_train_step", lambda t: gh.make_train_step(G(), D(), None, None, None, strategy=tf.distribute), TypeError,
+     "strategy must be a tf.distribute.Strategy"),
 ]
 
 _results: list[bool] = []

@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,39 +26,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium_and_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "07_latent_explorer.ipynb"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-REQUIRED = os.environ.get("GAN_BROWSER_TESTS", "") == "1"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic"]
 
 pytestmark = pytest.mark.browser
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"{reason} (GAN_BROWSER_TESTS=1 requires the browser test to run)")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 with a token, serving a copy of the explorer notebook."""
-    if not Path(CHROMIUM).is_file():
-        _unavailable(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium)")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        _unavailable("the playwright package is not installed (it is in requirements.txt)")
+    require_chromium_and_playwright()
 
     home = tmp_path_factory.mktemp("lab")
     root, settings = home / "root", home / "settings"
@@ -73,7 +51,7 @@ def lab(tmp_path_factory):
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "GAN_QUICK": "1", "PYTHONPATH": str(ROOT)}
     log = (home / "jupyterlab.log").open("w")

@@ -42,7 +42,7 @@ def test_conditional_models_shapes_and_label_inputs():
     assert gh.latent_dim_of(g) == 100 and gh.latent_dim_of(gh.build_conditional_generator(16)) == 16
     # The label is an input like z: the embedding adds 10 × 50 numbers to the generator.
     extra = g.count_params() - gh.build_generator().count_params()
-    assert extra == gh.N_CLASSES * gh.LABEL_EMBEDDING + gh.LABEL_EMBEDDING * 7 * 7 * 256
+    assert extra == gh.N_CLASSES * gh.LABEL_EMBEDDING + gh.LABEL_EMBEDDING * 7 * 7 * gh.PROJECTION_CHANNELS
 
 
 def test_the_label_changes_the_image_for_the_same_z():

@@ -1,0 +1,46 @@
+"""What the two real-browser tests share: Debian's Chromium, the skip-or-fail rule and a free loopback port.
+
+tests/test_browser.py drives JupyterLab, tests/test_app.py the Voilà app. Chromium is
+Debian's package (`apt-get install chromium`): Playwright's own browser download cannot
+work without internet. When GAN_BROWSER_TESTS=1 (.ci/run sets it) a missing browser
+fails a test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRED = os.environ.get("GAN_BROWSER_TESTS", "") == "1"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic"]
+
+
+def unavailable(reason: str) -> None:
+    """Skip the test, or fail it when GAN_BROWSER_TESTS=1 requires it to run."""
+    if REQUIRED:
+        pytest.fail(f"{reason} (GAN_BROWSER_TESTS=1 requires the browser test to run)")
+    pytest.skip(reason)
+
+
+def require_chromium_and_playwright() -> None:
+    """Skip (or fail) unless Debian's Chromium and the playwright package are there."""
+    if not Path(CHROMIUM).is_file():
+        unavailable(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        unavailable("the playwright package is not installed (it is in requirements.txt)")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
