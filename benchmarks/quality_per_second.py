@@ -15,7 +15,9 @@ at n = 10,000 against the test set (gh.evaluate_generator).
 
 Run: .venv/bin/python benchmarks/quality_per_second.py --kit RUN --tutorial RUN \
          --kit-seconds 98 --tutorial-seconds 166
-It prints figures and asserts nothing.
+Without --*-seconds it uses each run's median recorded epoch time. Without the runs
+(by default outputs/kit_defaults and outputs/tutorial_settings) it prints the commands
+that make them. It prints figures and asserts nothing.
 """
 
 from __future__ import annotations
@@ -31,9 +33,24 @@ import numpy as np  # noqa: E402
 import gan_helpers as gh  # noqa: E402
 
 
-def main(kit: Path, tutorial: Path, kit_seconds: float, tutorial_seconds: float, n: int) -> None:
-    runs = {"tutorial settings": (tutorial, tutorial_seconds), "kit defaults": (kit, kit_seconds)}
-    histories = {name: gh.load_history(run) for name, (run, _) in runs.items()}
+COMMANDS = {"kit": "python -m gan_helpers train --epochs 37 --frechet-every 1 --checkpoint-every 1 --out {run}",
+            "tutorial": "python -m gan_helpers train --epochs 50 --learning-rate 1e-4 --beta-1 0.9 --batch-size 256 "
+                        "--kernel-size 5 --projection-channels 256 --frechet-every 1 --checkpoint-every 1 --out {run}"}
+
+
+def main(kit: Path, tutorial: Path, kit_seconds: float | None, tutorial_seconds: float | None, n: int) -> None:
+    missing = {name: run for name, run in (("kit", kit), ("tutorial", tutorial)) if not (run / "history.json").is_file()}
+    if missing:
+        print("Train the runs first (hours on a CPU; each resumes from its checkpoints):")
+        for name, run in missing.items():
+            print("  " + COMMANDS[name].format(run=run))
+        return
+    histories = {"tutorial settings": gh.load_history(tutorial), "kit defaults": gh.load_history(kit)}
+    median = lambda history: float(np.median(history["seconds"]))  # noqa: E731
+    runs = {"tutorial settings": (tutorial, tutorial_seconds or median(histories["tutorial settings"])),
+            "kit defaults": (kit, kit_seconds or median(histories["kit defaults"]))}
+    given = tutorial_seconds is not None and kit_seconds is not None
+    tutorial_seconds, kit_seconds = runs["tutorial settings"][1], runs["kit defaults"][1]
     for name, history in histories.items():
         if any(v is None for v in history["frechet"]):
             raise SystemExit(f"{runs[name][0]}: train with --frechet-every 1 so every epoch has a Fréchet distance")
@@ -48,11 +65,13 @@ def main(kit: Path, tutorial: Path, kit_seconds: float, tutorial_seconds: float,
         print(f"the kit's run has not reached it in its {len(kit_fd)} epochs (best {min(kit_fd):.2f})")
         return
     tutorial_time, kit_time = last * tutorial_seconds, reached * kit_seconds
-    print(f"\n{'':<20}{'epochs':>8}{'s/epoch alone':>15}{'time':>10}{'Fréchet (per-epoch check)':>28}")
+    print(f"\n{'':<20}{'epochs':>8}{'s/epoch':>15}{'time':>10}{'Fréchet (per-epoch check)':>28}")
     print(f"{'tutorial settings':<20}{last:>8}{tutorial_seconds:>15.0f}{tutorial_time / 60:>9.0f}m"
           f"{reference['frechet'][-1]:>28.2f}")
     print(f"{'kit defaults':<20}{reached:>8}{kit_seconds:>15.0f}{kit_time / 60:>9.0f}m{kit_fd[reached - 1]:>28.2f}")
-    print(f"\nthe kit reaches the tutorial's {last}-epoch quality {tutorial_time / kit_time:.1f}x sooner")
+    source = "given (timed alone)" if given else "the runs' median recorded epoch times"
+    print(f"\nthe kit reaches the tutorial's {last}-epoch quality {tutorial_time / kit_time:.1f}x sooner "
+          f"(seconds per epoch: {source})")
 
     for name, (run, _), epoch in (("tutorial settings", runs["tutorial settings"], last),
                                   ("kit defaults", runs["kit defaults"], reached)):
@@ -66,10 +85,11 @@ def main(kit: Path, tutorial: Path, kit_seconds: float, tutorial_seconds: float,
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kit", type=Path, required=True, help="run folder of the kit's defaults")
-    parser.add_argument("--tutorial", type=Path, required=True, help="run folder of the tutorial's settings")
-    parser.add_argument("--kit-seconds", type=float, required=True, help="seconds per epoch, timed alone")
-    parser.add_argument("--tutorial-seconds", type=float, required=True, help="seconds per epoch, timed alone")
+    parser.add_argument("--kit", type=Path, default=gh.output_dir("kit_defaults"), help="run folder of the kit's defaults")
+    parser.add_argument("--tutorial", type=Path, default=gh.output_dir("tutorial_settings"),
+                        help="run folder of the tutorial's settings")
+    parser.add_argument("--kit-seconds", type=float, default=None, help="seconds per epoch, timed alone")
+    parser.add_argument("--tutorial-seconds", type=float, default=None, help="seconds per epoch, timed alone")
     parser.add_argument("--n", type=int, default=10_000, help="samples for the final evaluation")
     args = parser.parse_args()
     main(args.kit, args.tutorial, args.kit_seconds, args.tutorial_seconds, args.n)
