@@ -44,3 +44,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def drag_slider(page, handle, dx: float, steps: int = 4) -> None:
+    """Drag an ipywidgets slider's handle (a noUiSlider element) dx pixels to the right, as a user would."""
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    assert box is not None, "the slider handle must be visible"
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=steps)
+    page.mouse.up()

@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium_and_playwright, unavailable
+from browser_support import (CHROMIUM, CHROMIUM_ARGS, drag_slider, free_port, require_chromium_and_playwright,
+                             unavailable)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app" / "explorer.ipynb"
@@ -282,15 +283,7 @@ def test_app_in_chromium_slider_and_digit_picker_redraw(app_server):
             assert _pixels(before[1]).shape == (28 * 8, 28 * 8)
             first_readout = dcgan.locator(".widget-readout").first
             assert first_readout.inner_text().strip() == "+0.0"
-            handle = dcgan.locator(".noUi-handle").first
-            handle.scroll_into_view_if_needed()
-            box = handle.bounding_box()
-            assert box is not None, "the slider handle must be visible"
-            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            page.mouse.move(x, y)
-            page.mouse.down()
-            page.mouse.move(x + 40, y, steps=4)
-            page.mouse.up()
+            drag_slider(page, dcgan.locator(".noUi-handle").first, 40)
             _wait_for_new_image(page, digit, before, "dragging the thickness slider")
             value = first_readout.inner_text()
             assert float(value) > 0, f"dragging right must raise the slider, readout says {value!r}"

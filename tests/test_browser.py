@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium_and_playwright
+from browser_support import CHROMIUM, CHROMIUM_ARGS, drag_slider, free_port, require_chromium_and_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "07_latent_explorer.ipynb"
@@ -155,14 +155,7 @@ def test_explorer_slider_changes_the_digit_in_jupyterlab(lab):
             before_src, before_png = digit.get_attribute("src"), digit.screenshot()
             readout = explorer.locator(".widget-html-content").first.inner_text()
 
-            handle = explorer.locator(".noUi-handle").first  # the first slider: thickness
-            box = handle.bounding_box()
-            assert box is not None, "the slider handle must be visible"
-            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            page.mouse.move(x, y)
-            page.mouse.down()
-            page.mouse.move(x + 60, y, steps=6)
-            page.mouse.up()
+            drag_slider(page, explorer.locator(".noUi-handle").first, 60, steps=6)  # the first slider: thickness
 
             page.wait_for_function("([img, src]) => img.src !== src && img.complete",
                                    arg=[digit.element_handle(), before_src], timeout=30_000)
