@@ -20,7 +20,7 @@ APP_ARGS ?=
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test lab app estimate bench bench-explorer bench-train augment dynamics clean-outputs
+.PHONY: setup run test lab app estimate bench bench-explorer bench-train bench-quality augment dynamics clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -62,6 +62,9 @@ bench-explorer: setup  ## latent explorer: slider-update latency, median and 95t
 
 bench-train: setup     ## train step: the kit's against the TensorFlow tutorial's, images/s, ratio, utilization
 	@$(BIN)/python benchmarks/train_speed.py
+
+bench-quality: setup   ## time to the TensorFlow tutorial's 50-epoch quality, from the shipped run histories
+	@$(BIN)/python benchmarks/quality_per_second.py $(QUALITY_ARGS)
 
 augment: setup         ## 09's full augmentation grid (72 small classifiers); resumes from its CSV
 	@$(BIN)/python -m gan_helpers augment --csv outputs/augmentation/results.csv

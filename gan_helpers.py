@@ -824,6 +824,7 @@ def new_gan_state(latent_dim: int = LATENT_DIM, learning_rate: float = LEARNING_
     precision = _check_precision(precision)
     if generator is None or discriminator is None:
         keras.utils.set_random_seed(seed)  # weights and dropout masks follow the seed
+        # Both are built even when one is given, so the missing one starts as in a fresh pair of this seed.
         built_g, built_d = build_pair(architecture, latent_dim, minibatch_std=minibatch_std, kernel_size=kernel_size,
                                       projection_channels=projection_channels, precision=precision)
         generator = generator if generator is not None else built_g
@@ -1000,7 +1001,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
 
     state = rebuild()
     config = _run_config(state, batch_size, learning_rate, beta_1, architecture, **recipe, precision=precision,
-                         replicas=strategy.num_replicas_in_sync)
+                         replicas=strategy.num_replicas_in_sync, jit_compile=jit_compile)
     # Before restoring: a changed latent_dim is then named, not reported as a tensor-shape clash.
     _check_config(out / "config.json", config, len(checkpoint_epochs(out)))
     try:
@@ -1133,7 +1134,7 @@ def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
 
 
 #: Settings that change how fast a run trains, not what it trains: a run may resume with others.
-_SPEED_SETTINGS = ("precision", "replicas")
+_SPEED_SETTINGS = ("precision", "replicas", "jit_compile")
 
 
 def _check_config(path: Path, config: dict[str, Any], resumed_from: int) -> None:
@@ -2769,6 +2770,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="convolution kernel of the DCGAN pairs (5: the TensorFlow tutorial's)")
     t.add_argument("--projection-channels", type=int, default=PROJECTION_CHANNELS,
                    help="channels of G's 7x7 projection (256: the TensorFlow tutorial's)")
+    t.add_argument("--precision", choices=["auto", *PRECISIONS], default="auto",
+                   help="auto: mixed_float16 on a GPU, float32 on a CPU")
+    t.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     e = sub.add_parser("estimate", help="time a few steps and predict how long `make run` takes")
     e.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     v = sub.add_parser("evaluate", help="evaluate a run's latest generator; writes evaluation.json there")
@@ -2901,7 +2905,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 x_train=x_train, frechet_every=args.frechet_every, frechet_n=args.frechet_n, verbose=2,
                 fall_back=args.fall_back, g_loss=args.g_loss, label_smoothing=args.label_smoothing,
                 lr_decay=args.lr_decay, d_steps=args.d_steps, minibatch_std=args.minibatch_std,
-                kernel_size=args.kernel_size, projection_channels=args.projection_channels)
+                kernel_size=args.kernel_size, projection_channels=args.projection_channels,
+                precision=args.precision, jit_compile=args.jit_compile)
     if args.gif:
         print("wrote", make_gif(run.out_dir / "frames", run.out_dir / "progress.gif"))
     return 0
