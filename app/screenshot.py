@@ -28,14 +28,29 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app" / "explorer.ipynb"
 OUT = ROOT / "data" / "results" / "app_screenshot.png"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Headless Chromium in a container, with no calls home (the browser tests use the same).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group (Voilà then shuts its kernels down), SIGKILL if that is not enough."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 15)):
+        if server.poll() is not None:
+            break
+        try:
+            os.killpg(server.pid, sig)
+            server.wait(timeout=wait)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
 
 
 @contextmanager
@@ -45,7 +60,7 @@ def voila_server():
         home = Path(home)
         (home / "app").mkdir()
         shutil.copy(APP, home / "app" / APP.name)
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
                "JUPYTER_DATA_DIR": str(home / "data"), "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
         log_path = home / "voila.log"
@@ -62,14 +77,7 @@ def voila_server():
                     time.sleep(0.2)
                 yield f"http://127.0.0.1:{port}/"
             finally:
-                for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 15)):  # Voilà stops its kernels on SIGTERM
-                    if server.poll() is not None:
-                        break
-                    try:
-                        os.killpg(server.pid, sig)
-                        server.wait(timeout=wait)
-                    except (ProcessLookupError, subprocess.TimeoutExpired):
-                        pass
+                stop_server(server)
 
 
 def screenshot(url: str, out: Path, width: int = 1100, height: int = 800) -> Path:

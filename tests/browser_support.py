@@ -1,4 +1,4 @@
-"""What the two real-browser tests share: Debian's Chromium, the skip-or-fail rule and a free loopback port.
+"""What the two real-browser tests share: Debian's Chromium, the skip-or-fail rule, a free loopback port, stopping a server.
 
 tests/test_browser.py drives JupyterLab, tests/test_app.py the Voilà app. Chromium is
 Debian's package (`apt-get install chromium`): Playwright's own browser download cannot
@@ -9,17 +9,19 @@ fails a test instead of skipping it.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
+import sys
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The browser, its flags, a free port and stopping a server's process group are the app's own
+# (app/screenshot.py, stdlib only), so the tests drive Chromium exactly as the screenshot does.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "app"))
+from screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, stop_server  # noqa: E402
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "drag_slider", "free_port", "require_chromium_and_playwright",
+           "stop_server", "unavailable"]
 REQUIRED = os.environ.get("GAN_BROWSER_TESTS", "") == "1"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic"]
 
 
 def unavailable(reason: str) -> None:
@@ -37,13 +39,6 @@ def require_chromium_and_playwright() -> None:
         import playwright  # noqa: F401
     except ImportError:
         unavailable("the playwright package is not installed (it is in requirements.txt)")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def drag_slider(page, handle, dx: float, steps: int = 4) -> None:

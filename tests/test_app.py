@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import (CHROMIUM, CHROMIUM_ARGS, drag_slider, free_port, require_chromium_and_playwright,
-                             unavailable)
+                             stop_server, unavailable)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app" / "explorer.ipynb"
@@ -170,21 +170,9 @@ def app_server(tmp_path_factory):
         yield {"url": url, "log": log_path, "kernels": kernels, "pid": server.pid}
     finally:
         kernels.update(_children(server.pid))
-        _stop(server)
+        stop_server(server)
         log.close()
     _assert_gone(server, kernels)
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """SIGTERM to the process group (Voilà then shuts its kernels down), SIGKILL if that is not enough."""
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 15)):
-        if server.poll() is not None:
-            break
-        try:
-            os.killpg(server.pid, sig)
-            server.wait(timeout=wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
 
 
 def _assert_gone(server: subprocess.Popen, kernels: set[int]) -> None:
