@@ -98,8 +98,8 @@ def compare(kit: list[float], tutorial: list[float], tutorial_size: list[float] 
         for value in TARGETS:
             print(f"| {value:.1f} | {_minutes(reached(kit, value), seconds['kit'])} "
                   f"| {_minutes(reached(tutorial_size, value), seconds['tutorial_size'])} |")
+        n = min(len(kit), len(tutorial_size))
         for name, values in (("kit's size", kit), ("tutorial's size", tutorial_size)):
-            n = min(len(kit), len(tutorial_size))
             print(f"{name}: epochs {n - WINDOW + 1}-{n} mean {np.mean(values[n - WINDOW:n]):.2f}")
     return epoch
 
