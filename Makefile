@@ -47,12 +47,11 @@ run: setup
 	done
 	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
 
-# The unit tests on two pytest-xdist workers (a file stays on one worker), then the notebooks in
-# order in one process (nbval keeps one kernel per notebook; 05 reads 04's run). Plain `pytest`
-# runs the same tests in one process.
+# The unit tests and the notebooks (nbval, one kernel per notebook) on two pytest-xdist workers: a
+# test file or a notebook stays on one worker, and 04 and 05 share one, in order (05 reads 04's run;
+# conftest.py). Plain `pytest` runs the same tests in one process.
 test: setup
-	@rc=0; $(BIN)/python -m pytest -n 2 --dist loadfile tests || rc=1; \
-	  $(BIN)/python -m pytest notebooks || rc=1; exit $$rc
+	@$(BIN)/python -m pytest -n 2 --dist loadgroup tests notebooks
 
 bench: setup           ## every benchmark script in benchmarks/ (prints figures, asserts nothing)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done

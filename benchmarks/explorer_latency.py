@@ -1,6 +1,6 @@
 """How long one latent-explorer update takes (07_latent_explorer, issue: median and p95 under 50 ms).
 
-Builds gh.LatentExplorer on the pretrained generator, warms it up, then moves a
+Builds lat.LatentExplorer (gan_extras/latent.py) on the pretrained generator, warms it up, then moves a
 random slider to a random value `moves` times, timing each change from the
 slider's new value to the new PNG in the ipywidgets.Image (the whole Python
 side of an update: z, generator + classifier, PNG encoding, widget state).
@@ -23,6 +23,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 
 import gan_helpers as gh  # noqa: E402
+from gan_extras import latent as lat  # noqa: E402
 
 
 def summary(name: str, seconds: list[float]) -> str:
@@ -33,7 +34,7 @@ def summary(name: str, seconds: list[float]) -> str:
 
 def main(moves: int = 300, seed: int = 0) -> None:
     generator = gh.load_pretrained_generator()
-    explorer = gh.LatentExplorer(generator, gh.explorer_directions(generator, n=1_024), seed=seed)
+    explorer = lat.LatentExplorer(generator, lat.explorer_directions(generator, n=1_024), seed=seed)
     rng = np.random.default_rng(seed)
     sliders = list(explorer.sliders.values())
     for _ in range(20):  # warm-up: tracing, caches
@@ -56,7 +57,7 @@ def main(moves: int = 300, seed: int = 0) -> None:
         image, _ = explorer._drawer(z)
         draw.append(time.perf_counter() - start)
         start = time.perf_counter()
-        gh.png_bytes(image, explorer.scale)
+        lat.png_bytes(image, explorer.scale)
         encode.append(time.perf_counter() - start)
 
     import matplotlib.pyplot as plt
@@ -79,8 +80,8 @@ def main(moves: int = 300, seed: int = 0) -> None:
     verdict = "meets" if np.percentile(updates, 95) < 0.050 else "MISSES"
     print(f"target: median and p95 under 50 ms -> {verdict} it")
 
-    conditional = gh.load_pretrained_conditional_generator()
-    picker = gh.LatentExplorer(conditional, gh.explorer_directions(conditional, n=1_024), seed=seed)
+    conditional = gh.load_pretrained_generator(conditional=True)
+    picker = lat.LatentExplorer(conditional, lat.explorer_directions(conditional, n=1_024), seed=seed)
     controls = [*picker.sliders.values(), picker.digit_picker]
     moves_c = []
     for i in range(moves + 20):

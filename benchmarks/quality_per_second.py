@@ -21,7 +21,7 @@ the time each takes to reach a series of distances.
 Run:  .venv/bin/python benchmarks/quality_per_second.py            # the histories shipped in data/results
       .venv/bin/python benchmarks/quality_per_second.py --kit RUN --tutorial RUN [--n 10000]
 With run folders it also evaluates the generators at the epochs compared on n samples
-against the test set (gh.evaluate_generator). Without them it reads
+against the test set (ev.evaluate_generator, gan_extras/evaluation.py). Without them it reads
 data/results/quality_per_second.json, written by `--save` from the runs behind the README.
 It prints figures and asserts nothing.
 """
@@ -39,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import gan_helpers as gh  # noqa: E402
+from gan_extras import evaluation as ev  # noqa: E402
 
 COMMANDS = {"kit": "python -m gan_helpers train --epochs 37 --frechet-every 1 --checkpoint-every 1 --out {run}",
             "tutorial": "python -m gan_helpers train --epochs 50 --learning-rate 1e-4 --beta-1 0.9 --batch-size 256 "
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             compared.append(("kit defaults", args.kit, epoch))
         print(f"\nEvaluated on n = {args.n:,} against the test set:")
         for name, run, at in compared:
-            figures = gh.evaluate_generator(gh.load_generator_from_checkpoint(run, at), n=args.n)["generator"]
+            figures = ev.evaluate_generator(gh.load_generator_from_checkpoint(run, at), n=args.n)["generator"]
             print(f"{name} after epoch {at}: Fréchet {figures['frechet_distance']:.2f}, classifier score "
                   f"{figures['classifier_score']:.2f}, precision {figures['precision']:.3f}, "
                   f"recall {figures['recall']:.3f}")

@@ -2,10 +2,11 @@
 
 Builds, in one process, the tutorial's generator, discriminator and train step
 (https://www.tensorflow.org/tutorials/generative/dcgan: 5×5 kernels, a 7×7×256
-projection, Adam 1e-4, batch 256, float32) and the kit's (gh.new_gan_state +
-gh.make_train_step with the kit's defaults), plus variants of the kit's step
-that each change one speed setting (the tutorial's network size, batch 256,
-mixed_bfloat16, XLA). Warms all up, then times them in alternating rounds so
+projection, Adam 1e-4, batch 256, float32) and the kit's (speed.new_fast_state +
+speed.make_fast_step of gan_extras/speed.py with the kit's defaults, float32: in
+float32 on one device that is gh.make_train_step's step, a test pins it), plus
+variants of the kit's step that each change one speed setting (the tutorial's
+network size, batch 256, mixed_bfloat16, XLA). Warms all up, then times them in alternating rounds so
 that all see the same machine load. Prints images/second for each (median over
 rounds), the ratio to the tutorial, seconds per 60,000-image epoch, and the
 FLOPs-based utilization: multiply-adds of both networks counted layer by layer,
@@ -33,11 +34,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import gan_helpers as gh  # noqa: E402
+from gan_extras import speed  # noqa: E402
 
 TUTORIAL_BATCH = 256
 NOISE_DIM = 100
 
-#: The kit's step with one speed setting changed each: name → (new_gan_state options, make_train_step options, batch).
+#: The kit's step with one speed setting changed each: name → (new_fast_state options, make_fast_step options, batch).
 VARIANTS = {
     "kit": ({}, {}, gh.BATCH_SIZE),
     "kit, tutorial size": ({"kernel_size": 5, "projection_channels": 256}, {}, gh.BATCH_SIZE),
@@ -97,7 +99,7 @@ def step_flops_per_image(generator: keras.Model, discriminator: keras.Model) -> 
     """FLOPs of one GAN step per image: G forward + backward (input and weight gradients) = 3 G;
     D on real: forward + weight gradients = 2 D; D on fake: forward + weight gradients + the input
     gradient the generator's tape needs = 3 D. One multiply-add = 2 FLOPs."""
-    return 2.0 * (3 * gh.multiply_adds(generator) + 5 * gh.multiply_adds(discriminator))
+    return 2.0 * (3 * speed.multiply_adds(generator) + 5 * speed.multiply_adds(discriminator))
 
 
 def matmul_peak(dtype: tf.DType = tf.float32, n: int = 2_048, repeats: int = 20) -> float:
@@ -131,11 +133,10 @@ def timed(step, batches, steps: int) -> float:
 
 
 def kit_step(state_options: dict, step_options: dict, strategy=None):
-    """The kit's train step (and its models) with some of gh.new_gan_state's / gh.make_train_step's options."""
-    with (strategy or tf.distribute.get_strategy()).scope():
-        state = gh.new_gan_state(**state_options)
-    step = gh.make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer,
-                              state.rng, strategy=strategy, **step_options)
+    """The kit's train step (and its models) with some of speed.new_fast_state's / speed.make_fast_step's options
+    (float32 unless a precision is given)."""
+    state = speed.new_fast_state(**{"precision": "float32", **state_options}, strategy=strategy)
+    step = speed.make_fast_step(state, strategy=strategy, **step_options)
     return step, state
 
 

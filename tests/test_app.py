@@ -1,8 +1,9 @@
 """The latent explorer as a web app: app/explorer.ipynb served by Voilà (`make app`).
 
 Fast checks (no browser): the app notebook is committed without outputs, calls
-only a few public helpers of gan_helpers (the two pretrained-generator loaders
-among them, with their default files), and `make app` binds to 127.0.0.1.
+only a few public helpers of gan_helpers (the pretrained-generator loader, for
+both shipped files) and of gan_extras.latent (the explorer and its directions),
+and `make app` binds to 127.0.0.1.
 
 The browser test copies the app notebook into a temporary folder, serves it
 with Voilà on a free loopback port (its own process group), opens it in
@@ -38,12 +39,14 @@ from browser_support import (CHROMIUM, CHROMIUM_ARGS, drag_slider, free_port, re
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app" / "explorer.ipynb"
 
-#: What the app may call on gan_helpers: the pretrained loaders, the slider directions and the explorers.
-ALLOWED_HELPERS = {"load_pretrained_generator", "load_pretrained_conditional_generator", "explorer_directions",
-                   "LatentExplorer", "InterpolationExplorer", "latent_dim_of", "is_conditional"}
+#: What the app may call, by module alias: the core's pretrained loader and 07's directions and explorers.
+ALLOWED_HELPERS = {"gh": {"load_pretrained_generator", "latent_dim_of", "is_conditional"},
+                   "lat": {"explorer_directions", "LatentExplorer", "InterpolationExplorer"}}
+#: The files those aliases stand for.
+MODULE_FILES = {"gh": ROOT / "gan_helpers.py", "lat": ROOT / "gan_extras" / "latent.py"}
 #: Lines of the app's code that must never reach the page.
-CODE_MARKERS = ("import gan_helpers", "load_pretrained_generator", "LatentExplorer(", "explorer_directions",
-                "OPENBLAS_NUM_THREADS")
+CODE_MARKERS = ("import gan_helpers", "from gan_extras import", "load_pretrained_generator", "LatentExplorer(",
+                "explorer_directions", "OPENBLAS_NUM_THREADS")
 
 
 def _notebook() -> dict:
@@ -73,20 +76,28 @@ def test_app_notebook_is_committed_without_outputs():
 
 def test_app_loads_only_the_pretrained_generators():
     tree = ast.parse("\n\n".join(_code(_notebook())))
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    assert not [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
-    assert imported == {"os", "gan_helpers"}, f"the app imports {sorted(imported)}: only os and gan_helpers"
-    used = {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "gh"}
-    assert used <= ALLOWED_HELPERS, f"the app calls {sorted(used - ALLOWED_HELPERS)} (train? MNIST? a run?)"
-    public = {node.name for node in ast.parse((ROOT / "gan_helpers.py").read_text()).body
-              if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")}
-    assert used <= public, f"not public API of gan_helpers: {sorted(used - public)}"
+    imported = {(alias.name, alias.asname) for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    assert imported == {("os", None), ("gan_helpers", "gh")}, \
+        f"the app imports {sorted(imported)}: only os and gan_helpers as gh"
+    from_imports = {(node.module, alias.name, alias.asname) for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert from_imports == {("gan_extras", "latent", "lat")}, \
+        f"the app imports {sorted(from_imports)}: only `from gan_extras import latent as lat`"
+    for alias, allowed in ALLOWED_HELPERS.items():
+        used = {node.attr for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == alias}
+        assert used <= allowed, f"the app calls {alias}.{sorted(used - allowed)} (train? MNIST? a run?)"
+        public = {node.name for node in ast.parse(MODULE_FILES[alias].read_text()).body
+                  if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")}
+        assert used <= public, f"not public API of {MODULE_FILES[alias].name}: {sorted(used - public)}"
     loaders = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                and node.func.attr.startswith("load_pretrained_")]
-    assert {node.func.attr for node in loaders} == {"load_pretrained_generator",
-                                                    "load_pretrained_conditional_generator"}
-    assert all(not node.args and not node.keywords for node in loaders), "the loaders must read the shipped files"
+    assert {node.func.attr for node in loaders} == {"load_pretrained_generator"}
+    assert all(not node.args for node in loaders), "the loaders must read the shipped files"
+    kinds = sorted(tuple((k.arg, ast.literal_eval(k.value)) for k in node.keywords) for node in loaders)
+    assert kinds == [(), (("conditional", True),)], \
+        f"the app must load the two shipped generators (plain, then conditional=True), got {kinds}"
     for name in ("dcgan_generator.keras", "conditional_generator.keras", "mnist_classifier.keras"):
         assert (ROOT / "data" / "pretrained" / name).is_file(), f"data/pretrained/{name} is missing"
 

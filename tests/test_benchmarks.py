@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import gan_helpers as gh
+from gan_extras import runs, speed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +30,8 @@ def test_benchmark_counts_the_tutorials_multiply_adds():
     """The benchmark's FLOP count, checked against the layer arithmetic of the tutorial's networks."""
     train_speed = _benchmark("train_speed")
     g, d = train_speed.tutorial_models()
-    assert gh.multiply_adds(g) == 100 * 12_544 + 7 * 7 * 25 * 256 * 128 + 7 * 7 * 25 * 128 * 64 + 14 * 14 * 25 * 64
-    assert gh.multiply_adds(d) == 14 * 14 * 25 * 64 + 7 * 7 * 25 * 64 * 128 + 6_272
+    assert speed.multiply_adds(g) == 100 * 12_544 + 7 * 7 * 25 * 256 * 128 + 7 * 7 * 25 * 128 * 64 + 14 * 14 * 25 * 64
+    assert speed.multiply_adds(d) == 14 * 14 * 25 * 64 + 7 * 7 * 25 * 64 * 128 + 6_272
     kit_g, kit_d = gh.build_pair()
     ratio = train_speed.step_flops_per_image(g, d) / train_speed.step_flops_per_image(kit_g, kit_d)
     assert 2.0 < ratio < 2.6, f"the kit's default networks do {ratio:.2f}x fewer FLOPs per image than the tutorial's"
@@ -60,8 +61,8 @@ def test_quality_per_second_reads_the_shipped_histories_and_real_runs(tmp_path, 
     (x, _), _ = gh.load_mnist()
     x = x[:128]
     for name, beta_1 in (("kit", gh.BETA_1), ("tut", 0.9)):  # small vanilla runs: the script reads any run
-        gh.train(tmp_path / name, architecture="vanilla", epochs=3, n_train=128, x_train=x, frechet_every=1,
-                 frechet_n=128, checkpoint_every=1, verbose=0, beta_1=beta_1)
+        runs.train_run(tmp_path / name, architecture="vanilla", epochs=3, n_train=128, x_train=x, frechet_every=1,
+                       frechet_n=128, checkpoint_every=1, verbose=0, beta_1=beta_1)
     saved = tmp_path / "saved.json"
     assert qps.main(["--kit", str(tmp_path / "kit"), "--tutorial", str(tmp_path / "tut"), "--n", "50",
                      "--save", str(saved)]) == 0

@@ -235,10 +235,20 @@ def test_to_float_range_shape_dtype():
 
 
 def test_to_uint8_range_and_clipping():
-    floats = np.stack([np.full((28, 28, 1), v, np.float32) for v in (-1.0, 1.0, 0.0, -3.0, 3.0)])
+    floats = np.stack([np.full((28, 28, 1), v, np.float32) for v in (-1.0, 1.0, 0.0, -1.0005, 1.0005)])
     pixels = gh.to_uint8(floats)
     assert pixels.shape == (5, 28, 28) and pixels.dtype == np.uint8
     assert [int(p[0, 0]) for p in pixels] == [0, 255, 128, 0, 255]
+
+
+def test_float_pixels_outside_the_tanh_range_are_refused_by_name():
+    """0-255 pixels cast to float (``x.astype("float32")``) used to train, and score 262,278."""
+    as_floats = np.full((4, 28, 28), 255.0, np.float32)
+    for call in (gh.to_uint8, lambda x: gh.make_dataset(x, 2)):
+        with pytest.raises(ValueError, match=r"float images must be in \[-1, 1\].*0-255 pixels as floats"):
+            call(as_floats)
+    with pytest.raises(ValueError, match="x_train: float images"):
+        gh.train(epochs=1, x_train=as_floats, batch_size=2)
 
 
 def test_round_trip_is_exact_for_every_grey_level():

@@ -6,6 +6,7 @@ mid-checkpoint-save, or mid-GIF-write), then checks what is on disk against the
 last complete checkpoint and resumes in-process to the end, checking the
 epoch counter, optimizer state, history, frames and weights.
 GAN_FAULT_KILLS sets the number of random kills (default 2 in `make test`; e.g. 30 for the long run).
+A damaged latest checkpoint and falling back from it: tests/test_runs.py (gan_extras/runs.py).
 """
 
 from __future__ import annotations
@@ -23,18 +24,20 @@ import numpy as np
 import pytest
 
 import gan_helpers as gh
+from gan_extras import evaluation as ev
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = int(os.environ.get("GAN_FAULT_KILLS", "2"))
 EPOCHS, N_TRAIN, BATCH = 6, 512, 64          # 8 steps per epoch
 SUMMARY = {"kills": 0, "mid_epoch": 0, "mid_save": 0, "mid_gif": 0, "resumes_verified": 0}
 
-# Runs the CLI; with FAULT=save or FAULT=gif, a timer SIGKILLs the process a random few ms into
-# the Nth checkpoint save or into writing the GIF, so the kill lands inside that write.
+# Runs the CLI (gan_extras/cli.py); with FAULT=save or FAULT=gif, a timer SIGKILLs the process a random
+# few ms into the Nth checkpoint save or into writing the GIF, so the kill lands inside that write.
 RUNNER = textwrap.dedent("""
     import os, random, signal, sys, threading
     import gan_helpers as gh
     import tensorflow as tf
+    from gan_extras.cli import main
     fault, nth = os.environ.get("FAULT", ""), int(os.environ.get("FAULT_NTH", "1"))
     def kill_soon():
         threading.Timer(random.uniform(0, 0.02), os.kill, (os.getpid(), signal.SIGKILL)).start()
@@ -52,7 +55,7 @@ RUNNER = textwrap.dedent("""
             kill_soon()
             return original_gif(*args, **kwargs)
         gh.make_gif = make_gif
-    sys.exit(gh.main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
 """)
 
 
@@ -155,30 +158,9 @@ def test_sigkill_mid_gif_keeps_checkpoints(tmp_path, x_train):
     _resume_and_verify(tmp_path, EPOCHS, x_train)
 
 
-def test_truncated_latest_checkpoint_is_named_and_falls_back(tmp_path, x_train):
-    out = tmp_path / "run"
-    gh.train(out, epochs=3, n_train=N_TRAIN, batch_size=BATCH, checkpoint_every=1, x_train=x_train, verbose=0)
-    data = next((out / "checkpoints").glob("ckpt-3.data-*"))
-    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
-    with pytest.raises(gh.CheckpointDamaged, match=r"ckpt-3 cannot be restored.*previous checkpoint is epoch 2"):
-        gh.train(out, epochs=4, n_train=N_TRAIN, batch_size=BATCH, checkpoint_every=1, x_train=x_train, verbose=0)
-    assert gh.checkpoint_epochs(out) == [1, 2, 3], "a failed resume changes nothing"
-    run = gh.train(out, epochs=4, n_train=N_TRAIN, batch_size=BATCH, checkpoint_every=1, x_train=x_train,
-                   verbose=0, fall_back=True)
-    assert run.resumed_from == 2 and run.history["epoch"] == [1, 2, 3, 4]
-    assert gh.checkpoint_epochs(out) == [1, 2, 3, 4]
-    assert list((out / "checkpoints" / "damaged").glob("ckpt-3.data-*")), "the damaged files are kept"
-
-
-def test_fall_back_needs_an_earlier_checkpoint(tmp_path, x_train):
-    gh.train(tmp_path, epochs=1, n_train=N_TRAIN, batch_size=BATCH, x_train=x_train, verbose=0)
-    with pytest.raises(FileNotFoundError, match="falling back needs an earlier one"):
-        gh.fall_back_checkpoint(tmp_path)
-
-
 def test_swapped_pretrained_file_is_named(tmp_path):
     swapped = tmp_path / "dcgan_generator.keras"
-    swapped.write_bytes(gh.CLASSIFIER_PATH.read_bytes())  # the classifier under the generator's name
+    swapped.write_bytes(ev.CLASSIFIER_PATH.read_bytes())  # the classifier under the generator's name
     with pytest.raises(ValueError, match="dcgan_generator.keras does not hold a generator"):
         gh.load_pretrained_generator(swapped)
 

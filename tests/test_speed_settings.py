@@ -1,4 +1,5 @@
-"""The speed settings of README "Speed": network size, precision, XLA and tf.distribute.
+"""The speed settings of README "Speed" (gan_extras/speed.py, 11_training_faster): network size,
+precision, XLA and tf.distribute.
 
 How fast each setting is, is measured by benchmarks/train_speed.py (`make bench-train`),
 never asserted here; these tests check that each setting trains what it should.
@@ -19,6 +20,8 @@ import pytest
 import tensorflow as tf
 
 import gan_helpers as gh
+from gan_extras import conditional as cond
+from gan_extras import speed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +40,7 @@ def test_default_size_and_the_tutorials():
     g5, d5 = gh.build_pair(kernel_size=5, projection_channels=256)
     assert (g5.count_params(), d5.count_params()) == (2_330_945, 212_865)
     assert g5.get_layer("deconv_7x7x128").kernel.shape == (5, 5, 128, 256)  # (k, k, out, in)
-    cg, cd = gh.build_pair("conditional", kernel_size=5)
+    cg, cd = cond.build_conditional_generator(kernel_size=5), cond.build_conditional_discriminator(kernel_size=5)
     assert cg.get_layer("deconv_14x14x64").kernel.shape[:2] == (5, 5) and cd.get_layer("conv_7x7x128").kernel.shape[:2] == (5, 5)
     vg, vd = gh.build_pair("vanilla", kernel_size=5)  # the fully connected pair has no kernels: same networks
     assert (vg.count_params(), vd.count_params()) == (1_486_352, 1_460_225)
@@ -65,7 +68,7 @@ def test_size_is_recorded_and_old_runs_resume_as_they_were(tmp_path):
 @pytest.mark.parametrize("precision, architecture, hidden", [("mixed_bfloat16", "dcgan", "deconv_7x7x128"),
                                                              ("mixed_float16", "vanilla", "dense2_512")])
 def test_mixed_precision_trains_and_keeps_float32_outputs(precision, architecture, hidden):
-    state = gh.new_gan_state(precision=precision, architecture=architecture)
+    state = speed.new_fast_state(precision=precision, architecture=architecture)
     g, d = state.generator, state.discriminator
     assert g.get_layer(hidden).compute_dtype == precision.split("_")[1]
     assert all(v.dtype == "float32" for v in g.trainable_variables + d.trainable_variables), "weights stay float32"
@@ -73,7 +76,7 @@ def test_mixed_precision_trains_and_keeps_float32_outputs(precision, architectur
     assert d.get_layer("logit").compute_dtype == "float32"
     assert isinstance(state.g_optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
     assert keras.config.dtype_policy().name == "float32", "building restores Keras's global policy"
-    step = gh.make_train_step(g, d, state.g_optimizer, state.d_optimizer, state.rng)
+    step = speed.make_fast_step(state)  # scales the loss for mixed_float16's LossScaleOptimizer
     before = [w.copy() for w in g.get_weights()]
     for _ in range(2):
         values = {k: float(v) for k, v in step(tf.random.uniform([8, 28, 28, 1], -1, 1)).items()}
@@ -87,25 +90,25 @@ def test_a_run_resumes_in_another_precision(tmp_path):
     """Precision changes speed, not what is trained: a float16 (GPU) run continues in float32 (CPU)."""
     x, _ = _mnist(16)
     options = dict(x_train=x, batch_size=8, verbose=0, architecture="vanilla")
-    gh.train(tmp_path / "r", epochs=1, precision="mixed_float16", **options)
+    speed.train_fast(tmp_path / "r", epochs=1, precision="mixed_float16", **options)
     assert json.loads((tmp_path / "r" / "config.json").read_text())["precision"] == "mixed_float16"
-    run = gh.train(tmp_path / "r", epochs=2, precision="float32", **options)
+    run = speed.train_fast(tmp_path / "r", epochs=2, precision="float32", **options)
     assert run.resumed_from == 1 and int(run.state.g_optimizer.iterations) == 4, "Adam's state came back"
     assert json.loads((tmp_path / "r" / "config.json").read_text())["precision"] == "float32"
 
 
 def test_default_precision_follows_the_device(monkeypatch):
-    assert gh.default_precision() == "float32"  # this machine has no GPU; bfloat16 measured slower here
+    assert speed.default_precision() == "float32"  # this machine has no GPU; bfloat16 measured slower here
     monkeypatch.setattr(tf.config, "list_physical_devices",
                         lambda kind=None: ["/physical_device:GPU:0"] if kind == "GPU" else [])
-    assert gh.default_precision() == "mixed_float16"
+    assert speed.default_precision() == "mixed_float16"
 
 
 def test_default_strategy_spreads_over_several_gpus(monkeypatch):
-    assert gh.default_strategy() is tf.distribute.get_strategy()  # one device here
+    assert speed.default_strategy() is tf.distribute.get_strategy()  # one device here
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0", "GPU:1"] if kind == "GPU" else [])
     monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda: "mirrored over every GPU")
-    assert gh.default_strategy() == "mirrored over every GPU"
+    assert speed.default_strategy() == "mirrored over every GPU"
 
 
 def test_xla_step_trains_like_the_plain_one():
@@ -114,8 +117,7 @@ def test_xla_step_trains_like_the_plain_one():
     results = []
     for jit in (False, True):
         state = gh.new_gan_state(architecture="vanilla", seed=3)
-        step = gh.make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer,
-                                  state.rng, jit_compile=jit)
+        step = speed.make_fast_step(state, jit_compile=jit)
         batch = tf.random.stateless_uniform([64, 28, 28, 1], seed=[1, 2], minval=-1, maxval=1)
         before = state.generator.get_weights()[0].copy()
         results.append({k: float(v) for k, v in step(batch).items()})
@@ -125,25 +127,26 @@ def test_xla_step_trains_like_the_plain_one():
     assert results[1]["d_grad_norm"] == pytest.approx(results[0]["d_grad_norm"], rel=0.3)
     with pytest.raises(TypeError, match="jit_compile"):
         state = gh.new_gan_state(architecture="vanilla")
-        gh.make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng,
-                           jit_compile="yes")
+        speed.make_fast_step(state, jit_compile="yes")
 
 
 
 def test_cli_takes_the_speed_switches_and_a_run_resumes_without_them(tmp_path):
-    """`--precision` and `--jit-compile` reach gh.train and config.json; they are speed settings, so the
+    """`--precision` and `--jit-compile` reach speed.train_fast and config.json; they are speed settings, so the
     same run resumes with the defaults (float32 here, no XLA) and records what it used last."""
+    from gan_extras import cli  # the command line (python -m gan_helpers)
+
     out = str(tmp_path / "v")
     common = ["train", "--architecture", "vanilla", "--n-train", "128", "--out", out]
-    assert gh.main([*common, "--epochs", "1", "--precision", "mixed_bfloat16", "--jit-compile"]) == 0
+    assert cli.main([*common, "--epochs", "1", "--precision", "mixed_bfloat16", "--jit-compile"]) == 0
     config = json.loads((tmp_path / "v" / "config.json").read_text())
     assert (config["precision"], config["jit_compile"], config["replicas"]) == ("mixed_bfloat16", True, 1)
-    assert gh.main([*common, "--epochs", "2"]) == 0
+    assert cli.main([*common, "--epochs", "2"]) == 0
     config = json.loads((tmp_path / "v" / "config.json").read_text())
     assert (config["precision"], config["jit_compile"]) == ("float32", False)
     assert gh.load_history(out)["epoch"] == [1, 2]
     with pytest.raises(SystemExit):
-        gh.main([*common, "--precision", "float64"])
+        cli.main([*common, "--precision", "float64"])
 
 DISTRIBUTED = textwrap.dedent("""
     import json, os, sys
@@ -152,6 +155,8 @@ DISTRIBUTED = textwrap.dedent("""
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import numpy as np
     import gan_helpers as gh
+    from gan_extras import conditional as cond
+    from gan_extras import speed
 
     out = sys.argv[1]
     (x, y), _ = gh.load_mnist()
@@ -162,10 +167,8 @@ DISTRIBUTED = textwrap.dedent("""
     # The first step's losses and D's gradient, distributed and on one device, from the same start.
     batch = gh.to_float(x[:256])
     for name, s in (("mirrored", strategy), ("single", None)):
-        with (s or tf.distribute.get_strategy()).scope():
-            state = gh.new_gan_state(seed=5)
-        step = gh.make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer,
-                                  state.rng, strategy=s)
+        state = speed.new_fast_state("float32", s, seed=5)  # built inside the strategy's scope
+        step = speed.make_fast_step(state, strategy=s)
         source = strategy.experimental_distribute_values_from_function(
             lambda ctx: batch[ctx.replica_id_in_sync_group * 128:(ctx.replica_id_in_sync_group + 1) * 128]) if s else batch
         report[name] = {k: float(v) for k, v in step(source).items()}
@@ -175,16 +178,25 @@ DISTRIBUTED = textwrap.dedent("""
             report["copies"] = len(copies)
             report["copies_equal"] = all(np.array_equal(copies[0], c) for c in copies)
 
-    run = gh.train(out, epochs=1, x_train=x, y_train=y, batch_size=64, strategy=strategy, verbose=0,
-                   architecture="conditional")
+    # Through gh.train (speed.train_fast gives it the state, the step and the distributed dataset).
+    run = speed.train_fast(out, epochs=1, x_train=x, batch_size=64, strategy=strategy, verbose=0)
     report["history"] = run.history
     report["config"] = json.load(open(os.path.join(out, "config.json")))
-    resumed = gh.train(out, epochs=2, x_train=x, y_train=y, batch_size=64, verbose=0, architecture="conditional")
+    resumed = speed.train_fast(out, epochs=2, x_train=x, batch_size=64, verbose=0)  # one device here
     report["resumed_from"], report["epochs"] = resumed.resumed_from, resumed.history["epoch"]
+    report["resumed_replicas"] = json.load(open(os.path.join(out, "config.json")))["replicas"]
     try:
-        gh.train(out + "_odd", epochs=1, x_train=x, batch_size=63, strategy=strategy, verbose=0)
+        speed.train_fast(out + "_odd", epochs=1, x_train=x, batch_size=63, strategy=strategy, verbose=0)
     except ValueError as error:
         report["odd_batch"] = str(error)
+    # A conditional pair (08) trains on one device with its own step: make_fast_step refuses it by name.
+    with strategy.scope():
+        cond_state = gh.new_gan_state(generator=cond.build_conditional_generator(),
+                                      discriminator=cond.build_conditional_discriminator())
+    try:
+        speed.make_fast_step(cond_state, strategy=strategy)
+    except ValueError as error:
+        report["conditional"] = str(error)
     print("REPORT " + json.dumps(report))
 """)
 
@@ -206,6 +218,48 @@ def test_training_under_mirrored_strategy_on_two_cpu_halves(tmp_path):
         assert 0.7 < mirrored[key] / single[key] < 1.4, (key, mirrored[key], single[key])
     history = report["history"]
     assert history["epoch"] == [1] and all(math.isfinite(v) for v in history["g_loss"] + history["d_loss"])
-    assert report["config"]["replicas"] == 2 and report["config"]["architecture"] == "conditional"
+    assert report["config"]["replicas"] == 2 and report["config"]["architecture"] == "dcgan"
+    assert report["config"]["precision"] == "float32" and report["config"]["jit_compile"] is False
     assert report["resumed_from"] == 1 and report["epochs"] == [1, 2], "a distributed run resumes on one device"
+    assert report["resumed_replicas"] == 1, "config.json records the replicas it used last"
+    # make_fast_step is for an unconditional pair: a conditional state is refused with a clear error.
+    assert "make_fast_step trains an unconditional pair" in report["conditional"]
+    assert "gan_extras.conditional" in report["conditional"]
     assert "batch_size must split evenly" in report["odd_batch"] and "2 replicas" in report["odd_batch"]
+
+
+def test_fast_step_in_float32_on_one_device_is_the_core_step():
+    """make_fast_step (float32, one replica, no XLA) computes exactly what gh.make_train_step does:
+    the same losses, beliefs and gradient norms, step after step, from the same seed and weights."""
+    batch = tf.random.stateless_uniform([64, 28, 28, 1], seed=[1, 2], minval=-1, maxval=1)
+    results, weights = {}, {}
+    for name in ("core", "fast"):
+        state = gh.new_gan_state(seed=7)
+        if name == "core":
+            step = gh.make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer,
+                                      state.rng)
+        else:
+            step = speed.make_fast_step(state)
+            assert step.distribute("a dataset") == "a dataset", "one replica: train's dataset passes unchanged"
+        results[name] = [{k: float(v) for k, v in step(batch).items()} for _ in range(3)]
+        weights[name] = state.generator.get_weights()
+    assert set(results["fast"][0]) == set(results["core"][0]) == set(gh.HISTORY_KEYS[1:7])
+    for core, fast in zip(results["core"], results["fast"]):
+        for key in core:
+            assert fast[key] == pytest.approx(core[key], rel=1e-5, abs=1e-7), (key, core[key], fast[key])
+    for a, b in zip(weights["core"], weights["fast"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_speed_settings_are_recorded_and_checked_once(tmp_path):
+    """train_fast records precision, replicas and jit_compile in config.json (gh.SPEED_SETTINGS)."""
+    x, _ = _mnist(16)
+    run = speed.train_fast(tmp_path / "r", epochs=1, x_train=x, batch_size=8, verbose=0, architecture="vanilla",
+                           precision="auto")
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert {k: config[k] for k in gh.SPEED_SETTINGS} == {"precision": "float32", "replicas": 1, "jit_compile": False}
+    assert run.history["epoch"] == [1] and config["architecture"] == "vanilla"
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        speed.train_fast(tmp_path / "c", epochs=1, x_train=x, batch_size=8, architecture="conditional")
+    with pytest.raises(TypeError, match="train_fast builds the state and step itself"):
+        speed.train_fast(tmp_path / "s", epochs=1, x_train=x, batch_size=8, state=run.state)

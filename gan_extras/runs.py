@@ -1,0 +1,279 @@
+"""Run folders: from the settings of a run (config.json, or the command line's flags) to the lesson that trains it.
+
+A run folder (04_train_dcgan) holds ``checkpoints/``, ``frames/``, ``history.json`` and ``config.json``.
+Each later lesson trains its own kind of run with its own module (08: ``conditional``, 10: ``dynamics``,
+11: ``speed``); this module picks the right one for a run's settings (``train_run``, which the command
+line calls), loads a generator back from any run, and exports, averages and repairs runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import gan_helpers as gh
+from gan_extras import conditional as cond
+from gan_extras import dynamics as dyn
+from gan_extras import evaluation as ev
+from gan_extras import speed
+
+#: Every architecture a run folder may hold: the core's two unconditional pairs and 08's conditional one.
+ARCHITECTURES = (*gh.ARCHITECTURES, "conditional")
+#: The switches of 10_training_dynamics (gan_extras/dynamics.py) at their neutral values.
+DYNAMICS_SWITCHES = {"g_loss": "non_saturating", "label_smoothing": 0.0, "lr_decay": False, "d_steps": 1,
+                     "minibatch_std": False}
+#: The switches of 11_training_faster (gan_extras/speed.py) at their defaults.
+SPEED_SWITCHES = {"precision": "auto", "strategy": None, "jit_compile": False}
+
+
+def _check_architecture(architecture: Any) -> str:
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
+    return architecture
+
+
+def _changed(switches: dict[str, Any], neutral: dict[str, Any]) -> dict[str, Any]:
+    """The switches set to something other than their neutral value (``1`` for True counts as set)."""
+    return {k: v for k, v in switches.items()
+            if not (type(v) is type(neutral[k]) and v == neutral[k]) and not (v is None and neutral[k] is None)}
+
+
+def _trainer(architecture: str, dynamics: dict[str, Any], fast: dict[str, Any]) -> Callable[..., gh.TrainingRun]:
+    """The lesson's train function for these switches, as ``trainer(out_dir, callbacks=, **train_kwargs)``."""
+    dynamics_set, speed_set = _changed(dynamics, DYNAMICS_SWITCHES), _changed(fast, SPEED_SWITCHES)
+    if fast["precision"] == "float32":  # what a dynamics run computes in anyway: composes
+        speed_set.pop("precision", None)
+    if dynamics_set and speed_set:
+        raise ValueError(f"the dynamics switches {dynamics_set} (10_training_dynamics) and the speed switches "
+                         f"{speed_set} (11_training_faster) cannot be combined in one run; train with one kind")
+    if architecture == "conditional":
+        if dynamics_set or speed_set:
+            raise ValueError(f"architecture='conditional' (08_conditional_gan) cannot be combined with the switches "
+                             f"{dynamics_set or speed_set}: each takes an unconditional architecture "
+                             "('vanilla' or 'dcgan')")
+        return lambda out, **kw: cond.train_conditional(out, **kw)
+    if dynamics_set:
+        return lambda out, **kw: dyn.train_variant(out, **dynamics, architecture=architecture, **kw)
+    return lambda out, **kw: speed.train_fast(out, **fast, architecture=architecture, **kw)
+
+
+def train_run(out_dir: str | os.PathLike[str] | None = None, *, architecture: str = "dcgan",
+              g_loss: str = "non_saturating", label_smoothing: float = 0.0, lr_decay: bool = False,
+              d_steps: int = 1, minibatch_std: bool = False, precision: str = "auto",
+              strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
+              frechet_every: int = 0, frechet_n: int = 1_000, fall_back: bool = False,
+              **train_kwargs: Any) -> gh.TrainingRun:
+    """Train (or resume) a run with every switch of the command line, by the lesson that teaches them (04_train_dcgan).
+
+    ``architecture`` "conditional" trains 08's pair; a dynamics switch (``g_loss``, ``label_smoothing``,
+    ``lr_decay``, ``d_steps``, ``minibatch_std``) 10's variant; otherwise 11's ``speed.train_fast``
+    (``precision``, ``strategy``, ``jit_compile``). ``frechet_every`` > 0 measures the Fréchet distance of
+    ``frechet_n`` samples every so many epochs (06). With ``fall_back`` a damaged latest checkpoint is
+    set aside (``fall_back_checkpoint``) and the run resumes from the previous one. The other keywords
+    are ``gh.train``'s.
+    """
+    _check_architecture(architecture)
+    gh._check_int("frechet_every", frechet_every, minimum=0)
+    gh._check_int("frechet_n", frechet_n, minimum=2)
+    gh._check_bool("fall_back", fall_back)
+    trainer = _trainer(architecture, {"g_loss": g_loss, "label_smoothing": label_smoothing, "lr_decay": lr_decay,
+                                      "d_steps": d_steps, "minibatch_std": minibatch_std},
+                       {"precision": precision, "strategy": strategy, "jit_compile": jit_compile})
+    if frechet_every:
+        train_kwargs = _with_training_data(architecture, train_kwargs)
+        reference = train_kwargs["x_train"][:train_kwargs.get("n_train") or None][:frechet_n]
+        train_kwargs["callbacks"] = [*train_kwargs.get("callbacks", ()), ev.frechet_callback(
+            reference, frechet_n, frechet_every, train_kwargs.get("frame_seed", 1234),
+            epochs=train_kwargs.get("epochs", gh.EPOCHS))]
+    out = Path(out_dir) if out_dir is not None else gh.output_dir(architecture)
+    try:
+        return trainer(out, **train_kwargs)
+    except gh.CheckpointDamaged as error:
+        saved = gh.checkpoint_epochs(out)
+        if not fall_back:
+            if len(saved) < 2:
+                raise
+            raise gh.CheckpointDamaged(f"{error} The previous checkpoint is epoch {saved[-2]}: "
+                                       "runs.train_run(..., fall_back=True) resumes from it.") from error
+        previous = fall_back_checkpoint(out)
+    if train_kwargs.get("verbose", 1):
+        print(f"The latest checkpoint could not be read; set it aside in {out / 'checkpoints' / 'damaged'} "
+              f"and resuming from epoch {previous}.")
+    return trainer(out, **train_kwargs)  # a fresh state, restored from the previous checkpoint
+
+
+def _with_training_data(architecture: str, train_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keywords with MNIST's training images (and labels) loaded when none are given."""
+    if train_kwargs.get("x_train") is not None:
+        return dict(train_kwargs)
+    (x, y), _ = gh.load_mnist()
+    y_given = train_kwargs.get("y_train")
+    return {**train_kwargs, "x_train": x, "y_train": y if y_given is None else y_given}
+
+
+def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
+    """Move the latest checkpoint's files into ``checkpoints/damaged/`` and make the previous one the latest; returns its epoch (04_train_dcgan)."""
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    epochs = gh.checkpoint_epochs(out_dir)
+    if len(epochs) < 2:
+        raise FileNotFoundError(f"out_dir: {ckpt_dir} holds {len(epochs)} checkpoint(s); "
+                                "falling back needs an earlier one")
+    damaged = ckpt_dir / "damaged"
+    damaged.mkdir(exist_ok=True)
+    for part in ckpt_dir.glob(f"ckpt-{epochs[-1]}.*"):
+        os.replace(part, damaged / f"{part.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+    # Keep the manager's timestamps: without them a new CheckpointManager would forget the older checkpoints.
+    saved = tf.train.get_checkpoint_state(str(ckpt_dir))
+    kept = list(saved.all_model_checkpoint_paths)[:-1]
+    tf.compat.v1.train.update_checkpoint_state(
+        str(ckpt_dir), kept[-1], all_model_checkpoint_paths=kept,
+        all_model_checkpoint_timestamps=list(saved.all_model_checkpoint_timestamps)[:-1] or None,
+        last_preserved_timestamp=saved.last_preserved_timestamp)
+    return epochs[-2]
+
+
+def repair_checkpoints(out_dir: str | os.PathLike[str]) -> list[int]:
+    """Rebuild a run's lost or unreadable ``checkpoints/checkpoint`` list from its ckpt-N files; returns their epochs (04_train_dcgan)."""
+    gh.checkpoint_epochs(out_dir)  # checks it is a path (and that the list, if readable, parses)
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    epochs = sorted(int(p.name[5:-6]) for p in ckpt_dir.glob("ckpt-*.index")
+                    if p.name[5:-6].isdigit() and any(ckpt_dir.glob(f"ckpt-{p.name[5:-6]}.data-*")))
+    if not epochs:
+        raise FileNotFoundError(f"out_dir: no ckpt-N.index and .data files in {ckpt_dir} to rebuild the list from")
+    stamps = [(ckpt_dir / f"ckpt-{e}.index").stat().st_mtime for e in epochs]
+    # Relative names, as CheckpointManager writes them; the timestamps keep every entry in a new manager's list.
+    tf.compat.v1.train.update_checkpoint_state(
+        str(ckpt_dir), f"ckpt-{epochs[-1]}", all_model_checkpoint_paths=[f"ckpt-{e}" for e in epochs],
+        all_model_checkpoint_timestamps=stamps, last_preserved_timestamp=min(stamps) - 1)
+    return epochs
+
+
+def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int | None = None) -> keras.Model:
+    """The generator of any run (vanilla, DCGAN or conditional) as it was at a checkpointed epoch, latest if None (08_conditional_gan)."""
+    gh.checkpoint_epochs(out_dir)  # checks out_dir is a path
+    config = gh.load_config(out_dir)
+    if config.get("architecture") != "conditional":
+        return gh.load_generator_from_checkpoint(out_dir, epoch)
+    size = {k: config[k] for k in ("kernel_size", "projection_channels") if k in config}
+    generator = cond.build_conditional_generator(config.get("latent_dim", gh.LATENT_DIM), **size)
+    return gh.load_generator_from_checkpoint(out_dir, epoch, generator=generator)
+
+
+def average_generator(out_dir: str | os.PathLike[str], epochs: Sequence[int]) -> keras.Model:
+    """A generator whose weights are the mean of its weights at several checkpointed epochs (08_conditional_gan).
+
+    Averaging the generator over the last few epochs (Polyak averaging; Yazıcı et
+    al. 2019) smooths out the oscillation of the two-player game: the average
+    often draws better digits than any single checkpoint it was made from.
+    """
+    epochs = [gh._check_int("epochs", e) for e in epochs]
+    if not epochs:
+        raise ValueError("epochs must name at least one checkpointed epoch")
+    generators = [load_generator_from_checkpoint(out_dir, e) for e in epochs]
+    average = generators[-1]
+    average.set_weights([np.mean(ws, axis=0) for ws in zip(*(g.get_weights() for g in generators))])
+    return average
+
+
+def trained_generator(source: str = "auto", conditional: bool = False) -> tuple[keras.Model, str]:
+    """A trained generator and a sentence saying which: your full run from 04 (08 if ``conditional``) when present, else the pretrained one (06_evaluate).
+
+    ``source="auto"`` takes the latest checkpoint of the full-mode run in ``outputs/dcgan``
+    (``outputs/conditional``) and otherwise the kit's pretrained generator; quick-mode runs are never
+    used, because 4 short epochs draw blobs. ``"yours"`` or ``"pretrained"`` force one.
+    """
+    if source not in ("auto", "yours", "pretrained"):
+        raise ValueError(f"source must be 'auto', 'yours' or 'pretrained', got {source!r}")
+    gh._check_bool("conditional", conditional)
+    name, notebook = ("conditional", "08_conditional_gan") if conditional else ("dcgan", "04_train_dcgan")
+    run = gh.outputs_root() / name  # the full-mode run, also in quick mode
+    epochs = gh.checkpoint_epochs(run)
+    if source == "yours" or (source == "auto" and epochs):
+        if not epochs:
+            raise FileNotFoundError(f"source='yours': no checkpoints in {run}; run {notebook} (full mode) first")
+        return load_generator_from_checkpoint(run), f"your generator from {notebook} ({run}, epoch {epochs[-1]})"
+    kind = "conditional generator" if conditional else "generator"
+    return (gh.load_pretrained_generator(conditional=conditional),
+            f"the kit's pretrained {kind} ({gh.describe_pretrained(source, conditional)})")
+
+
+def pretrained_path(architecture: str = "dcgan") -> Path:
+    """Where the kit keeps (and ``export`` writes) the trained generator of an architecture (04_train_dcgan)."""
+    return gh.PRETRAINED_DIR / f"{_check_architecture(architecture)}_generator.keras"
+
+
+def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
+                     *, epoch: int | None = None, n_eval: int = 10_000, average: int = 1) -> dict[str, Any]:
+    """Save a run's generator as .keras with a JSON record (settings, epochs, time, machine, history, evaluation) and its progress GIF (04_train_dcgan).
+
+    ``path`` defaults to the kit's pretrained file for the run's architecture. ``average`` > 1 exports
+    the mean of the generator's weights over the last ``average`` checkpoints up to ``epoch``
+    (``average_generator``), which works best with a checkpoint every epoch (``--checkpoint-every 1``).
+    """
+    run_dir = Path(run_dir)
+    gh._check_int("average", average)
+    saved = gh.checkpoint_epochs(run_dir)
+    epoch = epoch if epoch is not None else (saved[-1] if saved else None)
+    generator = last = load_generator_from_checkpoint(run_dir, epoch)
+    averaged = [e for e in saved if e <= epoch][-average:]
+    if average > 1:
+        if len(averaged) < average:
+            raise ValueError(f"average: {average} checkpoints up to epoch {epoch} asked for, "
+                             f"{run_dir} has {len(averaged)}")
+        generator = average_generator(run_dir, averaged)  # a model of its own; `last` stays the checkpoint
+    config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+    path = Path(path) if path is not None else pretrained_path(config.get("architecture", "dcgan"))
+    history = gh._history_up_to(run_dir, epoch)
+    record = _export_record(config, epoch, history, average, averaged)
+    record.update(_evaluations(generator, last if average > 1 else None, n_eval))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    generator.save(tmp)
+    os.replace(tmp, path)
+    if (run_dir / "frames").is_dir():
+        gh.make_gif(run_dir / "frames", path.with_name(f"{path.stem}_progress.gif"), last_epoch=epoch)
+    gh._atomic_write_json(path.with_suffix(".json"), record)
+    return {**record, "path": str(path)}
+
+
+def _export_record(config: dict[str, Any], epoch: int, history: dict[str, list[Any]], average: int,
+                   averaged: list[int]) -> dict[str, Any]:
+    """The record beside an exported generator, without its evaluations (same keys as before the split)."""
+    architecture = config.get("architecture", "dcgan")
+    seconds, rates = history.get("seconds", []), history.get("images_per_second", [])
+    per_epoch = [round(r * t) for r, t in zip(rates, seconds)]
+    return {"epochs": epoch, "images_per_epoch": per_epoch[-1] if per_epoch else None, "settings": config,
+            "train_seconds": round(sum(seconds), 1),
+            "images_per_second": round(float(np.median(rates)), 1) if rates else None,
+            "machine": f"{gh.device_report()}; {platform.platform()}",
+            "frechet_by_epoch": dict(zip(history.get("epoch", []), history.get("frechet", []))),
+            "history": history, "evaluation": None, "parameters": None,
+            "weights_averaged_over_epochs": averaged if average > 1 else None,
+            "exported": time.strftime("%Y-%m-%d"),
+            "trained_with": f"python -m gan_helpers train --architecture {architecture} "
+                            f"--epochs {epoch} --out RUN (the settings above), "
+                            f"then python -m gan_helpers export --run RUN"
+                            + (f" --average {average}" if average > 1 else "")}
+
+
+def _evaluations(generator: keras.Model, last: keras.Model | None, n_eval: int) -> dict[str, Any]:
+    """The exported generator's evaluation (per digit too for a conditional one), and the last checkpoint's when averaged."""
+    found = {"evaluation": ev.evaluate_generator(generator, n_eval), "parameters": generator.count_params()}
+    n_per_class = max(2, n_eval // gh.N_CLASSES)
+    conditional = gh.is_conditional(generator)
+    if conditional:
+        found["conditional_evaluation"] = cond.evaluate_conditional(generator, n_per_class)
+    if last is not None:  # what averaging bought: the same evaluation of the last checkpoint alone
+        found["last_checkpoint_evaluation"] = ev.evaluate_generator(last, n_eval)
+        if conditional:
+            found["last_checkpoint_conditional_evaluation"] = cond.evaluate_conditional(last, n_per_class)
+    return found
