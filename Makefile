@@ -47,11 +47,13 @@ run: setup
 	done
 	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
 
-# The unit tests and the notebooks (nbval, one kernel per notebook) on two pytest-xdist workers: a
-# test file or a notebook stays on one worker, and 04 and 05 share one, in order (05 reads 04's run;
-# conftest.py). Plain `pytest` runs the same tests in one process.
+# The unit tests and the notebooks (nbval, one kernel per notebook) on two pytest-xdist workers, a
+# file per worker at a time; then 05, which reads 04's run from the same outputs folder. Plain
+# `pytest` runs the same tests in one process, in order.
 test: setup
-	@$(BIN)/python -m pytest -n 2 --dist loadgroup tests notebooks
+	@out=$$(mktemp -d); rc=0; export GAN_OUTPUTS=$$out; \
+	  $(BIN)/python -m pytest -n 2 --dist loadfile --ignore=notebooks/05_progress_gif.ipynb tests notebooks || rc=1; \
+	  $(BIN)/python -m pytest notebooks/05_progress_gif.ipynb || rc=1; rm -rf $$out; exit $$rc
 
 bench: setup           ## every benchmark script in benchmarks/ (prints figures, asserts nothing)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done

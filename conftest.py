@@ -5,8 +5,7 @@
 - MNIST_NPZ defaults to the offline copy in ../shared/data when it exists.
 - TensorFlow's C++ start-up lines go to stderr in a Jupyter kernel; nbval is
   told not to compare stderr (it still fails a notebook on any exception).
-- Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) a test file, or a notebook, stays on
-  one worker, and 04 and 05 share one (05 reads 04's run), in that order.
+- ``make test`` shares one GAN_OUTPUTS folder between its two pytest runs, so 05 reads 04's run.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parent
 
@@ -46,10 +43,3 @@ def pytest_collectstart(collector) -> None:
     if getattr(collector, "skip_compare", None) is not None:
         collector.skip_compare = tuple(collector.skip_compare) + ("stderr",)
 
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """One xdist group per file (module fixtures are built once), 04 and 05 together."""
-    for item in items:
-        path = Path(str(item.fspath))
-        together = path.suffix == ".ipynb" and path.name[:2] in ("04", "05")
-        item.add_marker(pytest.mark.xdist_group("04 then 05" if together else path.stem))

@@ -150,7 +150,7 @@ def make_dataset(x: np.ndarray, batch_size: int = BATCH_SIZE, *, labels: Any = N
     images = _check_images("x", x)
     images = to_float(images) if images.dtype == np.uint8 else images[..., None].astype(np.float32)
     if len(images) < batch_size:
-        raise ValueError(f"x holds {len(images)} images, fewer than one batch of {batch_size}")
+        raise ValueError(f"x: {len(images)} images, fewer than one batch (batch_size={batch_size})")
     labels = None if labels is None else check_labels(labels, len(images))
     items = images if labels is None else (images, labels)  # (image, label) pairs
     ds = tf.data.Dataset.from_tensor_slices(items).cache()
@@ -296,7 +296,8 @@ def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Ten
     """BCE that pushes D(real) → 1 and D(fake) → 0 (04_train_dcgan)."""
     real_logits = _logits("real_logits", real_logits)
     fake_logits = _logits("fake_logits", fake_logits)
-    return _bce(tf.ones_like(real_logits), real_logits) + _bce(tf.zeros_like(fake_logits), fake_logits)
+    real_loss = _bce(tf.ones_like(real_logits), real_logits)  # real images: target 1
+    return real_loss + _bce(tf.zeros_like(fake_logits), fake_logits)  # fakes: target 0
 
 def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """The non-saturating generator loss −log D(G(z)): strong while D wins (04_train_dcgan)."""

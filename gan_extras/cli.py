@@ -181,12 +181,6 @@ def _train_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
-def _repair(args: argparse.Namespace) -> int:
-    epochs = runs.repair_checkpoints(args.run)
-    print(f"rebuilt {args.run / 'checkpoints' / 'checkpoint'}: epochs {epochs}, latest {epochs[-1]}")
-    return 0
-
-
 _RUN = _flag("--run", type=Path, required=True, help="run folder with checkpoints/")
 _GENERATOR = _flag("--generator", type=Path, default=None,
                    help="a conditional generator .keras (default: the kit's pretrained one)")
@@ -239,7 +233,6 @@ COMMANDS: dict[str, tuple[str, Callable[[], list[Flag]], Callable[[argparse.Name
         _flag("--out", type=Path, default=ev.CLASSIFIER_PATH),
         _flag("--epochs", type=int, default=6),
         _flag("--seed", type=int, default=0)], _train_classifier),
-    "repair": ("rebuild a run's checkpoints/checkpoint list from its ckpt-N files", lambda: [_RUN], _repair),
 }
 
 

@@ -3,7 +3,7 @@
 A run folder (04_train_dcgan) holds ``checkpoints/``, ``frames/``, ``history.json`` and ``config.json``.
 Each later lesson trains its own kind of run with its own module (08: ``conditional``, 10: ``dynamics``,
 11: ``speed``); this module picks the right one for a run's settings (``train_run``, which the command
-line calls), loads a generator back from any run, and exports, averages and repairs runs.
+line calls), loads a generator back from any run, and exports and averages runs.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def train_run(out_dir: str | os.PathLike[str] | None = None, *, architecture: st
                                       "d_steps": d_steps, "minibatch_std": minibatch_std},
                        {"precision": precision, "strategy": strategy, "jit_compile": jit_compile})
     if frechet_every:
-        train_kwargs = _with_training_data(architecture, train_kwargs)
+        train_kwargs = _with_training_data(train_kwargs)
         reference = train_kwargs["x_train"][:train_kwargs.get("n_train") or None][:frechet_n]
         train_kwargs["callbacks"] = [*train_kwargs.get("callbacks", ()), ev.frechet_callback(
             reference, frechet_n, frechet_every, train_kwargs.get("frame_seed", 1234),
@@ -111,7 +111,7 @@ def train_run(out_dir: str | os.PathLike[str] | None = None, *, architecture: st
     return trainer(out, **train_kwargs)  # a fresh state, restored from the previous checkpoint
 
 
-def _with_training_data(architecture: str, train_kwargs: dict[str, Any]) -> dict[str, Any]:
+def _with_training_data(train_kwargs: dict[str, Any]) -> dict[str, Any]:
     """The keywords with MNIST's training images (and labels) loaded when none are given."""
     if train_kwargs.get("x_train") is not None:
         return dict(train_kwargs)
@@ -139,22 +139,6 @@ def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
         all_model_checkpoint_timestamps=list(saved.all_model_checkpoint_timestamps)[:-1] or None,
         last_preserved_timestamp=saved.last_preserved_timestamp)
     return epochs[-2]
-
-
-def repair_checkpoints(out_dir: str | os.PathLike[str]) -> list[int]:
-    """Rebuild a run's lost or unreadable ``checkpoints/checkpoint`` list from its ckpt-N files; returns their epochs (04_train_dcgan)."""
-    gh.checkpoint_epochs(out_dir)  # checks it is a path (and that the list, if readable, parses)
-    ckpt_dir = Path(out_dir) / "checkpoints"
-    epochs = sorted(int(p.name[5:-6]) for p in ckpt_dir.glob("ckpt-*.index")
-                    if p.name[5:-6].isdigit() and any(ckpt_dir.glob(f"ckpt-{p.name[5:-6]}.data-*")))
-    if not epochs:
-        raise FileNotFoundError(f"out_dir: no ckpt-N.index and .data files in {ckpt_dir} to rebuild the list from")
-    stamps = [(ckpt_dir / f"ckpt-{e}.index").stat().st_mtime for e in epochs]
-    # Relative names, as CheckpointManager writes them; the timestamps keep every entry in a new manager's list.
-    tf.compat.v1.train.update_checkpoint_state(
-        str(ckpt_dir), f"ckpt-{epochs[-1]}", all_model_checkpoint_paths=[f"ckpt-{e}" for e in epochs],
-        all_model_checkpoint_timestamps=stamps, last_preserved_timestamp=min(stamps) - 1)
-    return epochs
 
 
 def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int | None = None) -> keras.Model:

@@ -11,5 +11,4 @@ ROWS = [
     ("main", lambda t: cli.main(["train", "--epochs", "0", "--out", str(t)]), ValueError, "epochs must be >= 1"),
     ("main", lambda t: cli.main("train --epochs 1"), TypeError, "argv must be a list of strings"),
     ("main", lambda t: cli.main(["compare", str(t)]), ValueError, "runs: each must be NAME=RUN_DIR"),
-    ("main", lambda t: cli.main(["repair", "--run", str(t)]), FileNotFoundError, "no ckpt-N.index"),
 ]

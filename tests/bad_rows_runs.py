@@ -31,7 +31,6 @@ ROWS = [
      "fall_back must be True or False"),
     ("fall_back_checkpoint", lambda t: runs.fall_back_checkpoint(t), FileNotFoundError,
      "falling back needs an earlier one"),
-    ("repair_checkpoints", lambda t: runs.repair_checkpoints(t), FileNotFoundError, "no ckpt-N.index"),
     ("load_generator_from_checkpoint", lambda t: runs.load_generator_from_checkpoint(t), FileNotFoundError,
      "out_dir: no checkpoints"),
     ("load_generator_from_checkpoint", lambda t: runs.load_generator_from_checkpoint(None), TypeError, "out_dir"),

@@ -1,5 +1,5 @@
 """gan_extras/runs.py: one train_run for every switch, falling back from a damaged checkpoint, loading,
-averaging, exporting and repairing run folders.
+averaging and exporting run folders.
 
 Training runs here use small random or MNIST slices: the point is the bookkeeping, not the digits.
 """
@@ -10,7 +10,6 @@ import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import gan_helpers as gh
 from gan_extras import runs
@@ -111,19 +110,6 @@ def test_fall_back_needs_an_earlier_checkpoint(tmp_path, mnist):
     runs.train_run(tmp_path, epochs=1, n_train=N_TRAIN, batch_size=BATCH, x_train=mnist[0], verbose=0)
     with pytest.raises(FileNotFoundError, match="falling back needs an earlier one"):
         runs.fall_back_checkpoint(tmp_path)
-
-
-def test_a_lost_checkpoint_list_is_refused_then_repaired(tmp_path, tiny_x):
-    gh.train(tmp_path, epochs=3, batch_size=BATCH, checkpoint_every=1, x_train=tiny_x, verbose=0)
-    (tmp_path / "checkpoints" / "checkpoint").unlink()
-    with pytest.raises(gh.CheckpointDamaged, match="repair --run"):
-        gh.train(tmp_path, epochs=4, batch_size=BATCH, checkpoint_every=1, x_train=tiny_x, verbose=0)
-    assert runs.repair_checkpoints(tmp_path) == [1, 2, 3]
-    run = gh.train(tmp_path, epochs=4, batch_size=BATCH, checkpoint_every=1, x_train=tiny_x, verbose=0)
-    assert run.resumed_from == 3 and gh.checkpoint_epochs(tmp_path) == [1, 2, 3, 4]
-    assert int(run.state.g_optimizer.iterations) == 4 * 2
-    state = tf.train.get_checkpoint_state(str(tmp_path / "checkpoints"))
-    assert len(state.all_model_checkpoint_timestamps) == 4, "a new manager keeps every repaired entry"
 
 
 # --- trained generators, pretrained paths, export ------------------------------------------------
