@@ -61,3 +61,10 @@ def test_readme_lists_every_notebook():
     readme = (ROOT / "README.md").read_text()
     missing = [p.stem for p in NOTEBOOKS if f"`{p.stem}`" not in readme]
     assert not missing, f"README's notebook table lacks {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_an_id(path):
+    """nbformat 4.5 wants a cell id; without one nbconvert warns on every run (`make run`)."""
+    missing = [i for i, c in enumerate(cells(path)) if not c.get("id")]
+    assert not missing, f"{path.name}: cells {missing} have no id"
