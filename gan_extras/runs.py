@@ -169,25 +169,9 @@ def average_generator(out_dir: str | os.PathLike[str], epochs: Sequence[int]) ->
 
 
 def trained_generator(source: str = "auto", conditional: bool = False) -> tuple[keras.Model, str]:
-    """A trained generator and a sentence saying which: your full run from 04 (08 if ``conditional``) when present, else the pretrained one (06_evaluate).
-
-    ``source="auto"`` takes the latest checkpoint of the full-mode run in ``outputs/dcgan``
-    (``outputs/conditional``) and otherwise the kit's pretrained generator; quick-mode runs are never
-    used, because 4 short epochs draw blobs. ``"yours"`` or ``"pretrained"`` force one.
-    """
-    if source not in ("auto", "yours", "pretrained"):
-        raise ValueError(f"source must be 'auto', 'yours' or 'pretrained', got {source!r}")
-    gh._check_bool("conditional", conditional)
-    name, notebook = ("conditional", "08_conditional_gan") if conditional else ("dcgan", "04_train_dcgan")
-    run = gh.outputs_root() / name  # the full-mode run, also in quick mode
-    epochs = gh.checkpoint_epochs(run)
-    if source == "yours" or (source == "auto" and epochs):
-        if not epochs:
-            raise FileNotFoundError(f"source='yours': no checkpoints in {run}; run {notebook} (full mode) first")
-        return load_generator_from_checkpoint(run), f"your generator from {notebook} ({run}, epoch {epochs[-1]})"
-    kind = "conditional generator" if conditional else "generator"
-    return (gh.load_pretrained_generator(conditional=conditional),
-            f"the kit's pretrained {kind} ({gh.describe_pretrained(source, conditional)})")
+    """A trained generator and a sentence saying which: your full run of 04 (08 if ``conditional``), else the pretrained one (06_evaluate)."""
+    gh._check_bool("conditional", conditional)  # the rule is written once per kind: the core's and 08's
+    return cond.trained_conditional_generator(source) if conditional else gh.trained_generator(source)
 
 
 def pretrained_path(architecture: str = "dcgan") -> Path:
