@@ -356,6 +356,11 @@ class GANState:
     epoch: tf.Variable
     rng: tf.random.Generator
 
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator frames and evaluations draw from: G (10's averaged state: its moving average)."""
+        return self.generator
+
     def checkpoint(self) -> tf.train.Checkpoint:
         """A tf.train.Checkpoint tracking every piece of state."""
         inner = lambda opt: getattr(opt, "inner_optimizer", opt)  # noqa: E731  (11: loss scaling)
@@ -531,7 +536,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     history = _prepare_run_folder(out, resumed_from, config)
     fixed_z, frame_labels = frame_inputs(state.generator, frame_seed)
     if resumed_from == 0:
-        save_frame(state.generator, fixed_z, out / "frames" / "epoch_0000.png", frame_labels)
+        save_frame(state.sampler, fixed_z, out / "frames" / "epoch_0000.png", frame_labels)
     if verbose:
         where = f"resuming after epoch {resumed_from}" if resumed_from else "starting"
         print(f"{where}: epochs {resumed_from + 1}-{epochs}, {steps} steps of {batch_size} images, writing to {out}")
@@ -545,7 +550,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
             callback(epoch, state, record)
         for key in HISTORY_KEYS:
             history[key].append(record.get(key))
-        save_frame(state.generator, fixed_z, out / "frames" / f"epoch_{epoch:04d}.png", frame_labels)
+        save_frame(state.sampler, fixed_z, out / "frames" / f"epoch_{epoch:04d}.png", frame_labels)
         _atomic_write_json(out / "history.json", history)
         if epoch % checkpoint_every == 0 or epoch == epochs:
             manager.save(checkpoint_number=epoch)

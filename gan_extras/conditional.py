@@ -254,14 +254,15 @@ def evaluate_conditional(generator: keras.Model, n_per_class: int = 1_000, seed:
     rng = np.random.default_rng(seed)
     accuracy, confusion, frechet, floor = [], np.zeros((gh.N_CLASSES, gh.N_CLASSES), np.int64), [], []
     for digit in range(gh.N_CLASSES):
-        fake = generate_digits(generator, np.full(n_per_class, digit), seed + digit)
-        read = ev.classifier_probabilities(fake).argmax(1)
+        features, logits = ev._forward(generate_digits(generator, np.full(n_per_class, digit), seed + digit))
+        read = logits.argmax(1)
         confusion[digit] = np.bincount(read, minlength=gh.N_CLASSES)
         accuracy.append(float((read == digit).mean()))
-        real = x_test[y_test == digit]
-        frechet.append(ev.frechet_distance(fake, real))
+        # the real test k's (as many as asked for, when there are that many), and as many training k's
+        real = ev._forward(x_test[y_test == digit][:n_per_class])[0]
         same = x_train[y_train == digit]
-        floor.append(ev.frechet_distance(same[rng.permutation(len(same))[:n_per_class]], real))
+        frechet.append(ev.frechet_from_features(features, real))
+        floor.append(ev.frechet_from_features(ev._forward(same[rng.permutation(len(same))[:len(real)]])[0], real))
     return {"n_per_class": n_per_class, "accuracy": accuracy, "frechet": frechet, "real_vs_real_frechet": floor,
             "min_accuracy": min(accuracy), "mean_accuracy": float(np.mean(accuracy)),
             "confusion": confusion.tolist()}

@@ -7,8 +7,10 @@ Tables of these figures are in ``gan_extras/reports.py``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ import gan_helpers as gh
 CLASSIFIER_PATH = gh.PRETRAINED_DIR / "mnist_classifier.keras"
 #: path → (classifier, feature extractor, both outputs in one model)
 _classifier_cache: dict[str, tuple[keras.Model, keras.Model, keras.Model]] = {}
+#: Features and logits of the last image sets seen, by content: a lesson measures the same real digits
+#: many times (Fréchet distance, precision and recall, the floor), and the classifier is the slow part.
+_feature_cache: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
 # ---------------------------------------------------------------------------
 # The classifier and its feature space
@@ -85,6 +90,7 @@ def train_classifier(path: str | os.PathLike[str] = CLASSIFIER_PATH, *, epochs: 
                               f"batch_size={batch_size}, seed={seed})"}
     gh._atomic_write_json(path.with_suffix(".json"), record)
     _classifier_cache.pop(str(path), None)
+    _feature_cache.clear()
     return record
 
 def _without_optimizer(model: keras.Model, build: Callable[[], keras.Model]) -> keras.Model:
@@ -108,18 +114,27 @@ def load_classifier(path: str | os.PathLike[str] | None = None) -> tuple[keras.M
 
 def _forward(x: np.ndarray, batch_size: int = 1_000) -> tuple[np.ndarray, np.ndarray]:
     """Features and logits of checked images (uint8 or [-1, 1]), one forward pass a batch at a time."""
+    key = hashlib.blake2b(f"{x.dtype}{x.shape}".encode() + np.ascontiguousarray(x).tobytes(), digest_size=16).digest()
+    if key in _feature_cache:
+        _feature_cache.move_to_end(key)
+        return _feature_cache[key]
     x = gh.to_float(x) if x.dtype == np.uint8 else x[..., None].astype(np.float32)
     parts = [_load()[2](x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
-    if not parts:
-        return np.zeros((0, 128), np.float32), np.zeros((0, 10), np.float32)
-    return np.concatenate([f.numpy() for f, _ in parts]), np.concatenate([g.numpy() for _, g in parts])
+    found = ((np.concatenate([f.numpy() for f, _ in parts]), np.concatenate([g.numpy() for _, g in parts]))
+             if parts else (np.zeros((0, 128), np.float32), np.zeros((0, 10), np.float32)))
+    for array in found:
+        array.setflags(write=False)  # shared by every caller that passes these images again
+    _feature_cache[key] = found
+    while len(_feature_cache) > 32:
+        _feature_cache.popitem(last=False)
+    return found
 
 def _probabilities(x: np.ndarray) -> np.ndarray:
     return tf.nn.softmax(_forward(x)[1]).numpy()
 
 def classifier_features(images: Any) -> np.ndarray:
     """(n, 128) penultimate-layer features (pooled conv5) of uint8 or [-1, 1] images (06_evaluate)."""
-    return _forward(gh._check_images("images", images))[0]
+    return _forward(gh._check_images("images", images))[0].copy()
 
 def classifier_probabilities(images: Any) -> np.ndarray:
     """(n, 10) softmax probabilities p(y|x) from the kit's classifier (06_evaluate)."""
@@ -304,7 +319,7 @@ def frechet_callback(x_reference: Any, n: int = 1_000, every: int = 1, seed: int
             return
         if not reference:
             reference.append(_forward(reference_images)[0].astype(np.float64))
-        fake, logits = _forward(gh.sample_digits(state.generator, n, seed))
+        fake, logits = _forward(gh.sample_digits(state.sampler, n, seed))
         read_as = logits.argmax(1)
         record["frechet"] = _frechet(reference[0], fake.astype(np.float64))
         record["digit_shares"] = (np.bincount(read_as, minlength=gh.N_CLASSES) / len(read_as)).round(4).tolist()

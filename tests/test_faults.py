@@ -28,7 +28,8 @@ from gan_extras import evaluation as ev
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = int(os.environ.get("GAN_FAULT_KILLS", "2"))
-EPOCHS, N_TRAIN, BATCH = 6, 512, 64          # 8 steps per epoch
+EPOCHS, N_TRAIN, BATCH = 5, 256, 32          # 8 steps per epoch
+ARCH = "vanilla"  # the loop and its files are the same for every architecture; this one is the lightest
 SUMMARY = {"kills": 0, "mid_epoch": 0, "mid_save": 0, "mid_gif": 0, "resumes_verified": 0}
 
 # Runs the CLI (gan_extras/cli.py); with FAULT=save or FAULT=gif, a timer SIGKILLs the process a random
@@ -60,7 +61,7 @@ RUNNER = textwrap.dedent("""
 
 
 def _command(out: Path) -> list[str]:
-    return [sys.executable, "-c", RUNNER, "train", "--out", str(out), "--epochs", str(EPOCHS),
+    return [sys.executable, "-c", RUNNER, "train", "--out", str(out), "--epochs", str(EPOCHS), "--architecture", ARCH,
             "--n-train", str(N_TRAIN), "--batch-size", str(BATCH), "--checkpoint-every", "1", "--gif"]
 
 
@@ -104,7 +105,7 @@ def _resume_and_verify(out: Path, last: int, x: np.ndarray) -> None:
     """Resume in-process: the state is the last checkpoint's, and the run finishes consistently."""
     if last:
         expected = gh.load_generator_from_checkpoint(out, last)
-        state = gh.new_gan_state()
+        state = gh.new_gan_state(architecture=ARCH)
         _, epoch = gh.restore_or_initialize(state, out)
         assert epoch == last and int(state.epoch.numpy()) == last
         steps = last * (N_TRAIN // BATCH)
@@ -112,7 +113,7 @@ def _resume_and_verify(out: Path, last: int, x: np.ndarray) -> None:
         for a, b in zip(state.generator.weights, expected.weights):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     run = gh.train(out, epochs=EPOCHS, n_train=N_TRAIN, batch_size=BATCH, checkpoint_every=1,
-                   x_train=x, verbose=0)
+                   x_train=x, verbose=0, architecture=ARCH)
     assert run.resumed_from == last
     assert run.history["epoch"] == list(range(1, EPOCHS + 1))
     assert gh.checkpoint_epochs(out) == list(range(1, EPOCHS + 1))
@@ -169,7 +170,7 @@ def test_same_seed_same_losses_and_samples(tmp_path):
     """Two runs of one epoch with the same seed on this machine agree exactly (README: Reproducibility)."""
     for name in ("a", "b"):
         subprocess.run([sys.executable, "-m", "gan_helpers", "train", "--out", str(tmp_path / name), "--epochs", "1",
-                        "--n-train", str(N_TRAIN), "--batch-size", str(BATCH), "--seed", "3"],
+                        "--architecture", ARCH, "--n-train", str(N_TRAIN), "--batch-size", str(BATCH), "--seed", "3"],
                        cwd=ROOT, check=True, capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     a, b = (gh.load_history(tmp_path / name) for name in ("a", "b"))
     assert a["g_loss"] == b["g_loss"] and a["d_loss"] == b["d_loss"] and a["d_real"] == b["d_real"]
