@@ -47,7 +47,7 @@ PROJECTION_CHANNELS = 128
 
 #: Quick mode: enough to execute every cell of the series in minutes on a laptop CPU.
 QUICK_EPOCHS = 4
-QUICK_N_TRAIN = 1_280
+QUICK_N_TRAIN = 640
 QUICK_CHECKPOINT_EVERY = 2
 
 def quick_mode() -> bool:
@@ -356,10 +356,8 @@ class GANState:
     epoch: tf.Variable
     rng: tf.random.Generator
 
-    @property
-    def sampler(self) -> keras.Model:
-        """The generator frames and evaluations draw from: G (10's averaged state: its moving average)."""
-        return self.generator
+    sampler = property(lambda self: self.generator, doc="The generator frames and evaluations draw from: G "
+                       "(10's averaged state: its moving average).")
 
     def checkpoint(self) -> tf.train.Checkpoint:
         """A tf.train.Checkpoint tracking every piece of state."""
@@ -666,9 +664,8 @@ def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[st
     """Write the square grid the generator draws for a fixed z (and labels), as a PNG, atomically (04_train_dcgan)."""
     images = generate(generator, z, labels)
     side = int(np.sqrt(len(images)))
-    path = Path(path)
-    _atomic_write_bytes(path, iio.imwrite("<bytes>", image_grid(images, side, side, scale=3), extension=".png"))
-    return path
+    _atomic_write_bytes(Path(path), iio.imwrite("<bytes>", image_grid(images, side, side, scale=3), extension=".png"))
+    return Path(path)
 
 def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str],
              duration_ms: int = 200, hold_last_ms: int = 1_500, last_epoch: int | None = None) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import gan_helpers as gh
@@ -150,11 +151,19 @@ def load_averaged_generator(out_dir: str | os.PathLike[str], epoch: int | None =
 
 
 def comparison_callback(x_reference: Any, n: int = 1_000, every: int = 1, seed: int = 1234,
-                        epochs: int | None = None) -> Callable[[int, gh.GANState, dict[str, Any]], None]:
-    """A ``gh.train`` callback: Fréchet distance of G and of its average side by side, kept in ``.figures`` (10_training_dynamics)."""
-    averaged, raw = ev.frechet_callback(x_reference, n, every, seed, epochs), ev.frechet_callback(
-        x_reference, n, every, seed, epochs)
+                        epochs: int | None = None,
+                        path: str | os.PathLike[str] | None = None) -> Callable[[int, gh.GANState, dict[str, Any]], None]:
+    """A ``gh.train`` callback: Fréchet distance of G and of its average side by side, in ``.figures`` and ``path`` (10_training_dynamics).
+
+    ``record["frechet"]`` (history.json) is the average's, as for every run that samples it; with
+    ``path`` the figures are also written there (JSON) after each measurement and read back when a
+    run resumes, so an interrupted comparison loses nothing.
+    """
+    averaged, raw = (ev.frechet_callback(x_reference, n, every, seed, epochs) for _ in range(2))
+    path = None if path is None else Path(path)
     figures: dict[str, list[Any]] = {"epoch": [], "averaged": [], "generator": []}
+    if path is not None and path.is_file():
+        figures.update(gh._read_json(path))
 
     def measure(epoch: int, state: gh.GANState, record: dict[str, Any]) -> None:
         if not isinstance(state, AveragedState):
@@ -162,13 +171,35 @@ def comparison_callback(x_reference: Any, n: int = 1_000, every: int = 1, seed: 
         plain: dict[str, Any] = {}
         raw(epoch, _without_average(state), plain)  # the same measurement of G's own weights
         averaged(epoch, state, record)
-        if "frechet" in record:
-            figures["epoch"].append(epoch)
-            figures["averaged"].append(record["frechet"])
-            figures["generator"].append(plain["frechet"])
+        if "frechet" not in plain:
+            return
+        keep = sum(1 for e in figures["epoch"] if e < epoch)  # a resumed run measures again from here
+        for key, value in (("epoch", epoch), ("averaged", record["frechet"]), ("generator", plain["frechet"])):
+            figures[key][keep:] = [value]
+        if path is not None:
+            gh._atomic_write_json(path, figures)
 
     measure.figures = figures  # type: ignore[attr-defined]
     return measure
+
+
+def averaging_experiment(out_dir: str | os.PathLike[str], *, decay: float = EMA_DECAY, architecture: str = "vanilla",
+                         epochs: int = 10, n_train: int | None = None, batch_size: int = gh.BATCH_SIZE,
+                         frechet_n: int = 1_000, x_train: np.ndarray | None = None,
+                         verbose: int = 0) -> dict[str, list[Any]]:
+    """One averaged run with the Fréchet distance of G and of its average every epoch, read back when done (10_training_dynamics)."""
+    if x_train is None:
+        (x_train, _), _ = gh.load_mnist()
+    path = Path(out_dir) / "comparison.json"
+    done = gh.checkpoint_epochs(out_dir) if Path(out_dir).is_dir() else []
+    if done and done[-1] >= epochs and path.is_file() and gh.load_config(out_dir).get("ema_decay") == decay:
+        figures = gh._read_json(path)
+        return {key: values[:sum(1 for e in figures["epoch"] if e <= epochs)] for key, values in figures.items()}
+    measure = comparison_callback(x_train[:n_train][:frechet_n], frechet_n, 1, epochs=epochs, path=path)
+    train_averaged(out_dir, decay=decay, architecture=architecture, epochs=epochs, n_train=n_train,
+                   batch_size=batch_size, x_train=x_train, checkpoint_every=min(5, epochs), verbose=verbose,
+                   callbacks=[measure])
+    return measure.figures
 
 
 def plot_comparison(figures: dict[str, list[Any]], title: str = "Fréchet distance, with and without averaging"):

@@ -54,6 +54,9 @@ def _train_flags() -> list[Flag]:
         _flag("--lr-decay", action="store_true", help="lower the learning rate linearly to 0 over the epochs"),
         _flag("--d-steps", type=int, default=1, help="discriminator updates per generator update"),
         _flag("--minibatch-std", action="store_true", help="give D the batch's spread as a feature"),
+        _flag("--ema-decay", type=float, default=0.0,
+              help="keep a moving average of G's weights with this decay (e.g. 0.999); frames, evaluations "
+                   "and export use it (0: off)"),
         _flag("--kernel-size", type=int, default=gh.KERNEL_SIZE,
               help="convolution kernel of the DCGAN pairs (5: the TensorFlow tutorial's)"),
         _flag("--projection-channels", type=int, default=gh.PROJECTION_CHANNELS,

@@ -287,7 +287,7 @@ DYNAMICS_EXPERIMENTS: dict[str, tuple[str, dict[str, Any]]] = {
 def dynamics_settings() -> dict[str, Any]:
     """Length of each controlled run: full or quick mode (10_training_dynamics)."""
     if gh.quick_mode():
-        return {"architecture": "vanilla", "epochs": 2, "n_train": 640, "batch_size": 128, "frechet_n": 256}
+        return {"architecture": "vanilla", "epochs": 2, "n_train": 384, "batch_size": 128, "frechet_n": 256}
     return {"architecture": "vanilla", "epochs": 10, "n_train": None, "batch_size": 128, "frechet_n": 1_000}
 
 def run_experiments(names: Sequence[str], out_root: str | os.PathLike[str], *, architecture: str = "vanilla",

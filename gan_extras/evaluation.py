@@ -323,8 +323,8 @@ def frechet_callback(x_reference: Any, n: int = 1_000, every: int = 1, seed: int
         read_as = logits.argmax(1)
         record["frechet"] = _frechet(reference[0], fake.astype(np.float64))
         record["digit_shares"] = (np.bincount(read_as, minlength=gh.N_CLASSES) / len(read_as)).round(4).tolist()
-        if gh.is_conditional(state.generator):
-            record["label_accuracy"] = float((read_as == gh.balanced_labels(state.generator, n)).mean())
+        if gh.is_conditional(state.sampler):
+            record["label_accuracy"] = float((read_as == gh.balanced_labels(state.sampler, n)).mean())
     return measure
 
 # ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 import gan_helpers as gh
+from gan_extras import averaging as avg
 from gan_extras import conditional as cond
 from gan_extras import dynamics as dyn
 from gan_extras import evaluation as ev
@@ -47,11 +48,17 @@ def _changed(switches: dict[str, Any], neutral: dict[str, Any]) -> dict[str, Any
             if not (type(v) is type(neutral[k]) and v == neutral[k]) and not (v is None and neutral[k] is None)}
 
 
-def _trainer(architecture: str, dynamics: dict[str, Any], fast: dict[str, Any]) -> Callable[..., gh.TrainingRun]:
+def _trainer(architecture: str, dynamics: dict[str, Any], fast: dict[str, Any],
+             ema_decay: float = 0.0) -> Callable[..., gh.TrainingRun]:
     """The lesson's train function for these switches, as ``trainer(out_dir, callbacks=, **train_kwargs)``."""
     dynamics_set, speed_set = _changed(dynamics, DYNAMICS_SWITCHES), _changed(fast, SPEED_SWITCHES)
     if fast["precision"] == "float32":  # what a dynamics run computes in anyway: composes
         speed_set.pop("precision", None)
+    if ema_decay:
+        if dynamics_set or speed_set:
+            raise ValueError(f"ema_decay (weight averaging, 10_training_dynamics) cannot be combined with the "
+                             f"switches {dynamics_set or speed_set}; train with the core step and averaging alone")
+        return lambda out, **kw: avg.train_averaged(out, decay=ema_decay, architecture=architecture, **kw)
     if dynamics_set and speed_set:
         raise ValueError(f"the dynamics switches {dynamics_set} (10_training_dynamics) and the speed switches "
                          f"{speed_set} (11_training_faster) cannot be combined in one run; train with one kind")
@@ -70,13 +77,14 @@ def train_run(out_dir: str | os.PathLike[str] | None = None, *, architecture: st
               g_loss: str = "non_saturating", label_smoothing: float = 0.0, lr_decay: bool = False,
               d_steps: int = 1, minibatch_std: bool = False, precision: str = "auto",
               strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
-              frechet_every: int = 0, frechet_n: int = 1_000, fall_back: bool = False,
+              ema_decay: float = 0.0, frechet_every: int = 0, frechet_n: int = 1_000, fall_back: bool = False,
               **train_kwargs: Any) -> gh.TrainingRun:
     """Train (or resume) a run with every switch of the command line, by the lesson that teaches them (04_train_dcgan).
 
     ``architecture`` "conditional" trains 08's pair; a dynamics switch (``g_loss``, ``label_smoothing``,
     ``lr_decay``, ``d_steps``, ``minibatch_std``) 10's variant; otherwise 11's ``speed.train_fast``
-    (``precision``, ``strategy``, ``jit_compile``). ``frechet_every`` > 0 measures the Fréchet distance of
+    (``precision``, ``strategy``, ``jit_compile``); ``ema_decay`` > 0 keeps a moving average of G's
+    weights (``averaging.train_averaged``, 10) for any architecture. ``frechet_every`` > 0 measures the Fréchet distance of
     ``frechet_n`` samples every so many epochs (06). With ``fall_back`` a damaged latest checkpoint is
     set aside (``fall_back_checkpoint``) and the run resumes from the previous one. The other keywords
     are ``gh.train``'s.
@@ -87,7 +95,8 @@ def train_run(out_dir: str | os.PathLike[str] | None = None, *, architecture: st
     gh._check_bool("fall_back", fall_back)
     trainer = _trainer(architecture, {"g_loss": g_loss, "label_smoothing": label_smoothing, "lr_decay": lr_decay,
                                       "d_steps": d_steps, "minibatch_std": minibatch_std},
-                       {"precision": precision, "strategy": strategy, "jit_compile": jit_compile})
+                       {"precision": precision, "strategy": strategy, "jit_compile": jit_compile},
+                       avg._check_decay(ema_decay) if ema_decay else 0.0)
     if frechet_every:
         train_kwargs = _with_training_data(train_kwargs)
         reference = train_kwargs["x_train"][:train_kwargs.get("n_train") or None][:frechet_n]
@@ -142,9 +151,16 @@ def fall_back_checkpoint(out_dir: str | os.PathLike[str]) -> int:
 
 
 def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int | None = None) -> keras.Model:
-    """The generator of any run (vanilla, DCGAN or conditional) as it was at a checkpointed epoch, latest if None (08_conditional_gan)."""
+    """The generator of any run (vanilla, DCGAN or conditional; its moving average if it kept one) at a checkpointed epoch, latest if None (08_conditional_gan)."""
     gh.checkpoint_epochs(out_dir)  # checks out_dir is a path
     config = gh.load_config(out_dir)
+    if config.get("ema_decay"):  # what the run's frames and evaluations drew from: G's moving average
+        return avg.load_averaged_generator(out_dir, epoch)
+    return _own_weights(out_dir, epoch, config)
+
+
+def _own_weights(out_dir: str | os.PathLike[str], epoch: int | None, config: dict[str, Any]) -> keras.Model:
+    """The generator a run trained (not its moving average) at a checkpointed epoch."""
     if config.get("architecture") != "conditional":
         return gh.load_generator_from_checkpoint(out_dir, epoch)
     size = {k: config[k] for k in ("kernel_size", "projection_channels") if k in config}
@@ -203,6 +219,9 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     history = gh._history_up_to(run_dir, epoch)
     record = _export_record(config, epoch, history, average, averaged)
     record.update(_evaluations(generator, last if average > 1 else None, n_eval))
+    if config.get("ema_decay"):  # the record says what was exported, and what averaging bought
+        record["exported_weights"] = f"moving average of G's weights, decay {config['ema_decay']} (10_training_dynamics)"
+        record["without_averaging_evaluation"] = ev.evaluate_generator(_own_weights(run_dir, epoch, config), n_eval)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}")
     generator.save(tmp)
@@ -228,7 +247,9 @@ def _export_record(config: dict[str, Any], epoch: int, history: dict[str, list[A
             "weights_averaged_over_epochs": averaged if average > 1 else None,
             "exported": time.strftime("%Y-%m-%d"),
             "trained_with": f"python -m gan_helpers train --architecture {architecture} "
-                            f"--epochs {epoch} --out RUN (the settings above), "
+                            f"--epochs {epoch} --out RUN"
+                            + (f" --ema-decay {config['ema_decay']}" if config.get("ema_decay") else "")
+                            + " (the settings above), "
                             f"then python -m gan_helpers export --run RUN"
                             + (f" --average {average}" if average > 1 else "")}
 

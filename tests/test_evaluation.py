@@ -184,7 +184,7 @@ def test_frechet_callback_reads_the_digits_of_a_conditional_generator():
     generator = keras.Model([z, label], image)
     record: dict = {}
     callback = ev.frechet_callback(np.zeros((40, 28, 28), np.uint8), n=20, every=5)
-    callback(3, types.SimpleNamespace(generator=generator), record)
+    callback(3, types.SimpleNamespace(generator=generator, sampler=generator), record)
     assert record == {}                                          # not a multiple of every
-    callback(5, types.SimpleNamespace(generator=generator), record)
+    callback(5, types.SimpleNamespace(generator=generator, sampler=generator), record)
     assert 0 <= record["label_accuracy"] <= 1 and record["frechet"] >= 0 and len(record["digit_shares"]) == 10
