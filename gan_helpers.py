@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from gan_extras.checks import (  # argument, file and record checks, shared with every lesson module
     _LEGACY, _NEUTRAL, MNIST_SHA256, MNIST_URL, SPEED_SETTINGS, MnistSplits, _atomic_write_bytes, _atomic_write_json,
-    _check_bool, _check_config, _check_generator_file, _check_history, _check_images, _check_int, _check_rate,
-    _check_size, _download_mnist, _logits, _read_json, _read_mnist_npz, check_labels, load_config, load_keras_file)
+    _check_bool, _check_config, _check_generator_file, _check_grid, _check_history, _check_images, _check_int,
+    _check_loop, _check_rate, _check_size, _download_mnist, _restore_error, CheckpointDamaged, _logits, _read_json, _read_mnist_npz, check_labels, load_config, load_keras_file)
 
 # --- 1. Settings and set-up -----------------------------------------------------------------------
 
@@ -396,9 +396,6 @@ _STEP_KEYS = HISTORY_KEYS[1:7]
 class TrainingDiverged(FloatingPointError):
     """Raised when a loss becomes NaN or infinite; the last good checkpoint is kept (04_train_dcgan)."""
 
-class CheckpointDamaged(ValueError):
-    """The latest checkpoint of a run cannot be restored (04_train_dcgan)."""
-
 @dataclasses.dataclass
 class TrainingRun:
     """What ``train`` returns: the state, the per-epoch history and where files went (04_train_dcgan)."""
@@ -445,9 +442,7 @@ def restore_or_initialize(state: GANState, out_dir: str | os.PathLike[str]) -> t
     try:  # through the manager's own checkpoint, so its save counter is restored too
         manager.checkpoint.restore(latest).assert_existing_objects_matched()
     except (AssertionError, ValueError, IndexError, tf.errors.OpError) as error:  # IndexError: truncated data
-        raise CheckpointDamaged(f"checkpoint {latest} cannot be restored into these models (damaged or truncated): "
-                                f"{str(error).splitlines()[0]}. `python -m gan_helpers train ... --fall-back` sets "
-                                "it aside in checkpoints/damaged/ and resumes from the one before.") from error
+        raise _restore_error(latest, error) from error  # unreadable files, or models of other settings
     return manager, int(state.epoch.numpy())
 
 def _history_up_to(out_dir: Path, epoch: int) -> dict[str, list[Any]]:
@@ -505,14 +500,8 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     ``state``, ``step`` (called with each batch, (image, label) pairs for a conditional generator) and
     ``settings`` (recorded in config.json), and ``callbacks(epoch, state, record)`` run after each epoch.
     """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)):
-        _check_int(name, value)
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got {verbose!r}")
     out = Path(out_dir) if out_dir is not None else output_dir(architecture)
-    out.mkdir(parents=True, exist_ok=True)
-    if not os.access(out, os.W_OK):
-        raise PermissionError(f"out_dir: {out} is not writable")
+    _check_loop(epochs, batch_size, checkpoint_every, verbose, out)
     state = state or new_gan_state(latent_dim, learning_rate, beta_1, seed, architecture=architecture,
                                    kernel_size=kernel_size, projection_channels=projection_channels)
     labelled = is_conditional(state.generator)
@@ -538,23 +527,37 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     if verbose:
         where = f"resuming after epoch {resumed_from}" if resumed_from else "starting"
         print(f"{where}: epochs {resumed_from + 1}-{epochs}, {steps} steps of {batch_size} images, writing to {out}")
-    for epoch in range(resumed_from + 1, epochs + 1):
-        start = time.perf_counter()
-        record = _run_epoch(step, batches, steps, verbose, epoch)
-        seconds = time.perf_counter() - start
-        record.update(epoch=epoch, seconds=seconds, images_per_second=steps * batch_size / seconds)
-        state.epoch.assign(epoch)
-        for callback in callbacks:  # e.g. the Fréchet distance (06): not counted in the epoch's seconds
-            callback(epoch, state, record)
-        for key in HISTORY_KEYS:
-            history[key].append(record.get(key))
-        save_frame(state.sampler, fixed_z, out / "frames" / f"epoch_{epoch:04d}.png", frame_labels)
-        _atomic_write_json(out / "history.json", history)
-        if epoch % checkpoint_every == 0 or epoch == epochs:
-            manager.save(checkpoint_number=epoch)
-        if verbose == 2 or (verbose == 1 and not sys.stdout.isatty()):
-            print(_epoch_line(record, epochs), flush=True)
+    finished = resumed_from  # the last epoch whose history and frame are written
+    try:
+        for epoch in range(resumed_from + 1, epochs + 1):
+            start = time.perf_counter()
+            record = _run_epoch(step, batches, steps, verbose, epoch)
+            seconds = time.perf_counter() - start
+            record.update(epoch=epoch, seconds=seconds, images_per_second=steps * batch_size / seconds)
+            state.epoch.assign(epoch)
+            for callback in callbacks:  # e.g. the Fréchet distance (06): not counted in the epoch's seconds
+                callback(epoch, state, record)
+            for key in HISTORY_KEYS:
+                history[key].append(record.get(key))
+            save_frame(state.sampler, fixed_z, out / "frames" / f"epoch_{epoch:04d}.png", frame_labels)
+            _atomic_write_json(out / "history.json", history)
+            finished = epoch
+            if epoch % checkpoint_every == 0 or epoch == epochs:
+                manager.save(checkpoint_number=epoch)
+            if verbose == 2 or (verbose == 1 and not sys.stdout.isatty()):
+                print(_epoch_line(record, epochs), flush=True)
+    except KeyboardInterrupt:  # Ctrl-C, a notebook's interrupt, or SIGTERM on the command line
+        _keep_on_interrupt(state, manager, out, finished)
+        raise
     return TrainingRun(state, history, out, list(manager.checkpoints), resumed_from)
+
+def _keep_on_interrupt(state: GANState, manager: tf.train.CheckpointManager, out: Path, finished: int) -> None:
+    """Checkpoint the state as the last finished epoch (unless saved) and say in one line what was kept."""
+    if finished and finished not in checkpoint_epochs(out):
+        state.epoch.assign(finished)  # the weights as they are; the next run starts epoch finished + 1
+        manager.save(checkpoint_number=finished)
+    kept = f"checkpoint {finished} is in {out / 'checkpoints'}" if finished else "no epoch had finished yet"
+    print(f"Interrupted: {kept}. Run the same command (or train with the same out_dir) to resume.", flush=True)
 
 def _epoch_line(record: dict[str, Any], epochs: int) -> str:
     """One line of an epoch's figures, as ``train(verbose=2)`` prints it (04_train_dcgan)."""
@@ -641,10 +644,7 @@ def trained_run_dir(train_if_missing: bool = True) -> Path:
 def image_grid(images: Any, rows: int, cols: int, pad: int = 2, scale: int = 1) -> np.ndarray:
     """Tile images into one uint8 picture, white digits on black, optional pixel scaling (05_progress_gif)."""
     images = to_uint8(images)
-    for name, value, minimum in (("rows", rows, 1), ("cols", cols, 1), ("pad", pad, 0), ("scale", scale, 1)):
-        _check_int(name, value, minimum=minimum)
-    if len(images) < rows * cols:
-        raise ValueError(f"images holds {len(images)} images, fewer than rows*cols = {rows * cols}")
+    _check_grid(images, rows, cols, pad=pad, scale=scale)
     cell = 28 + pad
     grid = np.full((rows * cell + pad, cols * cell + pad), 64, np.uint8)  # grey gutters
     for i in range(rows * cols):
@@ -703,10 +703,7 @@ def plot_grid(images: Any, rows: int, cols: int, titles: Sequence[str] | None = 
     import matplotlib.pyplot as plt
 
     images = to_uint8(images)
-    if len(images) < rows * cols:
-        raise ValueError(f"images holds {len(images)} images, fewer than rows*cols = {rows * cols}")
-    if titles is not None and len(titles) < rows * cols:
-        raise ValueError(f"titles has {len(titles)} entries, fewer than rows*cols = {rows * cols}")
+    _check_grid(images, rows, cols, titles)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1 * scale, rows * 1.2 * scale), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
@@ -745,6 +742,6 @@ def plot_history(history: dict[str, list[Any]]):
 
 
 if __name__ == "__main__":  # python -m gan_helpers ...: the command line lives with the lessons' code
-    from gan_extras.cli import main
+    from gan_extras.cli import run
 
-    sys.exit(main())
+    sys.exit(run())

@@ -70,18 +70,18 @@ def with_averaging(state: gh.GANState, decay: float = EMA_DECAY) -> AveragedStat
 
 
 def make_averaging_step(step: Callable, state: AveragedState) -> Callable:
-    """Run ``step``, then move the average a little toward G's new weights (10_training_dynamics)."""
+    """Run ``step``, then move the average a little toward G's weights (10_training_dynamics)."""
     if not isinstance(state, AveragedState):
         raise TypeError(f"state must come from with_averaging(state), got {type(state).__name__}")
     if not callable(step):
-        raise TypeError(f"step must be a train step (e.g. gh.make_train_step(...)), got {step!r}")
+        raise TypeError(f"step must be a train step (e.g. gh.make_train_step(...)), got {step}")
     pairs = list(zip(state.average.weights, state.generator.weights))  # BatchNorm's statistics too
     steps_done = state.g_optimizer.iterations
 
     @tf.function
     def averaging_step(*batch: tf.Tensor) -> dict[str, tf.Tensor]:
         figures = step(*batch)
-        # A short memory at first (decay (1 + t) / (10 + t)), so early frames are not the random start.
+        # A short memory at first, decay (1 + t) / (10 + t): early frames are not the random start.
         t = tf.cast(steps_done, tf.float32)
         decay = tf.minimum(state.decay, (1.0 + t) / (10.0 + t))
         for average, weight in pairs:

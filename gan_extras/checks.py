@@ -189,6 +189,9 @@ def load_config(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
 def _check_config(out: Path, config: dict[str, Any]) -> None:
     """Refuse to resume a run folder with other settings, naming each one."""
     saved = load_config(out)
+    if not saved:
+        raise ValueError(f"{out} holds checkpoints but no config.json, so the settings they were trained with "
+                         "cannot be checked; nothing was changed. Restore config.json, or use another out_dir")
     keys = (set(saved) | set(config)) - {*SPEED_SETTINGS, "generator_params", "discriminator_params", "n_train"}
     changed = {k: (saved.get(k, _NEUTRAL.get(k)), config.get(k, _NEUTRAL.get(k))) for k in sorted(keys)}
     changed = {k: v for k, v in changed.items() if v[0] != v[1]}
@@ -236,4 +239,45 @@ def _check_generator_file(generator: keras.Model, path: Any, conditional: bool) 
         raise ValueError(f"path: {path} holds a generator that {'takes' if takes_labels else 'takes no'} labels; "
                          f"a{' conditional' if conditional else 'n unconditional'} one was expected")
     return generator
+
+
+def _check_grid(images: np.ndarray, rows: Any, cols: Any, titles: Any = None, **more: Any) -> None:
+    """Refuse a grid of rows x cols (and any ``more`` ints, e.g. pad=0) that the images or titles cannot fill."""
+    for name, value in (("rows", rows), ("cols", cols), *more.items()):
+        _check_int(name, value, minimum=0 if name == "pad" else 1)
+    if len(images) < rows * cols:
+        raise ValueError(f"images holds {len(images)} images, fewer than rows*cols = {rows * cols}")
+    if titles is not None and len(titles) < rows * cols:
+        raise ValueError(f"titles has {len(titles)} entries, fewer than rows*cols = {rows * cols}")
+
+
+def _check_loop(epochs: Any, batch_size: Any, checkpoint_every: Any, verbose: Any, out: Path) -> None:
+    """The training loop's own arguments, checked once before anything is built (04_train_dcgan)."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)):
+        _check_int(name, value)
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got {verbose!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise PermissionError(f"out_dir: {out} is not writable")
+
+
+class CheckpointDamaged(ValueError):
+    """The latest checkpoint of a run cannot be restored (04_train_dcgan)."""
+
+
+def _restore_error(latest: str, error: Exception) -> Exception:
+    """A damaged checkpoint (its files cannot be read: fall back) or a readable one of other settings (do not)."""
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    try:
+        reader = tf.train.load_checkpoint(latest)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)  # every tensor reads: the files are whole
+    except (tf.errors.OpError, ValueError, IndexError):
+        return CheckpointDamaged(f"checkpoint {latest} cannot be read (damaged or truncated): {first}. "
+                                 "`python -m gan_helpers train ... --fall-back` sets it aside in "
+                                 "checkpoints/damaged/ and resumes from the one before.")
+    return ValueError(f"checkpoint {latest} is whole but holds models of other settings than these ({first}); "
+                      "nothing was changed. Train with the run's settings (see its config.json), or use another "
+                      "out_dir.")
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,7 +115,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    record = runs.export_generator(args.run, args.to, epoch=args.epoch, n_eval=args.n, average=args.average)
+    record = runs.export_generator(args.run, args.to, epoch=args.epoch, n_eval=args.n, average=args.average,
+                                   replace_shipped=args.replace_shipped)
     print(rp.format_evaluation(record["evaluation"]))
     if "conditional_evaluation" in record:
         print(rp.format_conditional_evaluation(record["conditional_evaluation"]))
@@ -201,10 +205,11 @@ COMMANDS: dict[str, tuple[str, Callable[[], list[Flag]], Callable[[argparse.Name
         _flag("--save", type=Path, default=None, help="also write the comparison as JSON here"),
         _flag("--description", default=""),
         _flag("--time-alone", action="store_true", help="also time each run's step alone here")], _compare),
-    "export": ("save a run's generator as .keras with a record (default: the kit's pretrained file)", lambda: [
+    "export": ("save a run's generator as .keras with a record and its GIF", lambda: [
         _RUN,
-        _flag("--to", type=Path, default=None,
-              help="default: data/pretrained/dcgan_generator.keras or conditional_generator.keras"),
+        _flag("--to", type=Path, default=None, help="the .keras file to write (the record and GIF go beside it)"),
+        _flag("--replace-shipped", action="store_true",
+              help="allow replacing the kit's shipped data/pretrained/ generator (the default --to)"),
         _flag("--epoch", type=int, default=None, help="checkpointed epoch (default: the latest)"),
         _flag("--n", type=int, default=10_000, help="samples for the recorded evaluation"),
         _flag("--average", type=int, default=1,
@@ -256,3 +261,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise TypeError(f"argv must be a list of strings (the command line's words), got {argv!r}")
     args = build_parser().parse_args(argv)
     return COMMANDS[args.command][2](args)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")  # the training loop checkpoints and says what it kept
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """``python -m gan_helpers``: ``main``, with each error as one line and exit status 2, and Ctrl-C or SIGTERM as status 130 (04_train_dcgan).
+
+    ``--debug`` (anywhere on the line) or ``GAN_DEBUG=1`` shows the full traceback instead.
+    """
+    if argv is not None and (isinstance(argv, str) or not all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv must be a list of strings (the command line's words), got {argv!r}")
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words or os.environ.get("GAN_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    words = [w for w in words if w != "--debug"]
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return main(words)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, KeyError, OSError, ImportError) as error:  # the user's input or files
+        if debug:
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"{PROG}: error: {message}\n(run again with --debug for the traceback)", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -196,15 +197,20 @@ def pretrained_path(architecture: str = "dcgan") -> Path:
 
 
 def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
-                     *, epoch: int | None = None, n_eval: int = 10_000, average: int = 1) -> dict[str, Any]:
+                     *, epoch: int | None = None, n_eval: int = 10_000, average: int = 1,
+                     replace_shipped: bool = False) -> dict[str, Any]:
     """Save a run's generator as .keras with a JSON record (settings, epochs, time, machine, history, evaluation) and its progress GIF (04_train_dcgan).
 
-    ``path`` defaults to the kit's pretrained file for the run's architecture. ``average`` > 1 exports
-    the mean of the generator's weights over the last ``average`` checkpoints up to ``epoch``
-    (``average_generator``), which works best with a checkpoint every epoch (``--checkpoint-every 1``).
+    ``path`` defaults to the kit's shipped file for the run's architecture, which is replaced only with
+    ``replace_shipped=True`` (``--replace-shipped``). ``average`` > 1 exports the mean of the generator's
+    weights over the last ``average`` checkpoints up to ``epoch`` (``average_generator``). The three
+    files are written under unique temporary names and renamed together, the record last.
     """
     run_dir = Path(run_dir)
     gh._check_int("average", average)
+    gh._check_bool("replace_shipped", replace_shipped)
+    config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+    path = _export_path(path, config.get("architecture", "dcgan"), replace_shipped)  # before any evaluation
     saved = gh.checkpoint_epochs(run_dir)
     epoch = epoch if epoch is not None else (saved[-1] if saved else None)
     generator = last = load_generator_from_checkpoint(run_dir, epoch)
@@ -214,22 +220,47 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
             raise ValueError(f"average: {average} checkpoints up to epoch {epoch} asked for, "
                              f"{run_dir} has {len(averaged)}")
         generator = average_generator(run_dir, averaged)  # a model of its own; `last` stays the checkpoint
-    config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
-    path = Path(path) if path is not None else pretrained_path(config.get("architecture", "dcgan"))
-    history = gh._history_up_to(run_dir, epoch)
-    record = _export_record(config, epoch, history, average, averaged)
+    record = _export_record(config, epoch, gh._history_up_to(run_dir, epoch), average, averaged)
     record.update(_evaluations(generator, last if average > 1 else None, n_eval))
     if config.get("ema_decay"):  # the record says what was exported, and what averaging bought
         record["exported_weights"] = f"moving average of G's weights, decay {config['ema_decay']} (10_training_dynamics)"
         record["without_averaging_evaluation"] = ev.evaluate_generator(_own_weights(run_dir, epoch, config), n_eval)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    generator.save(tmp)
-    os.replace(tmp, path)
-    if (run_dir / "frames").is_dir():
-        gh.make_gif(run_dir / "frames", path.with_name(f"{path.stem}_progress.gif"), last_epoch=epoch)
-    gh._atomic_write_json(path.with_suffix(".json"), record)
+    _write_export(generator, record, path, run_dir / "frames", epoch)
     return {**record, "path": str(path)}
+
+
+def _export_path(path: str | os.PathLike[str] | None, architecture: str, replace_shipped: bool) -> Path:
+    """Where an export goes, refused before anything runs: not a .keras file, not writable, or a shipped file."""
+    shipped = pretrained_path(architecture)
+    path = Path(path) if path is not None else shipped
+    if path.suffix != ".keras":
+        raise ValueError(f"path: an exported generator is a .keras file (Keras native format), got {path}")
+    if path.resolve().parent == gh.PRETRAINED_DIR.resolve() and not replace_shipped:
+        raise FileExistsError(f"path: {path} is where the kit ships its generators; export to a file of your own "
+                              "(--to FILE), or pass --replace-shipped (replace_shipped=True) to replace the shipped "
+                              "one (`git checkout -- data/pretrained` restores it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(path.parent, os.W_OK):
+        raise PermissionError(f"path: {path.parent} is not writable")
+    return path
+
+
+def _write_export(generator: keras.Model, record: dict[str, Any], path: Path, frames: Path, epoch: int) -> None:
+    """The .keras, the GIF and the .json under unique temporary names, then renamed into place, the record last."""
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    final = [path, path.with_name(f"{path.stem}_progress.gif"), path.with_suffix(".json")]
+    temporary = [p.with_name(f".tmp-{token}-{p.name}") for p in final]
+    try:
+        generator.save(temporary[0])
+        if frames.is_dir():
+            gh.make_gif(frames, temporary[1], last_epoch=epoch)
+        gh._atomic_write_json(temporary[2], record)
+        for tmp, target in zip(temporary, final):
+            if tmp.exists():
+                os.replace(tmp, target)
+    finally:
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
 
 
 def _export_record(config: dict[str, Any], epoch: int, history: dict[str, list[Any]], average: int,

@@ -9,7 +9,7 @@ from bad_rows_common import CG, D, G, IMAGES, MISSING
 
 #: Public names that take no argument a user could get wrong.
 NO_ARGUMENTS = {"quick_mode", "data_dir", "outputs_root", "run_settings", "device_report", "build_vanilla_discriminator",
-                "TrainingDiverged", "TrainingRun", "GANState", "CheckpointDamaged"}
+                "TrainingDiverged", "TrainingRun", "GANState"}
 
 
 ROWS = [

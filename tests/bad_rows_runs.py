@@ -41,4 +41,8 @@ ROWS = [
     ("pretrained_path", lambda t: runs.pretrained_path("gpt"), ValueError, "architecture must be one of"),
     ("export_generator", lambda t: runs.export_generator(t, t / "g.keras"), FileNotFoundError, "no checkpoints"),
     ("export_generator", lambda t: runs.export_generator(MISSING, average=0), ValueError, "average must be >= 1"),
+    ("export_generator", lambda t: runs.export_generator(MISSING, t / "g.keras", replace_shipped="yes"), TypeError,
+     "replace_shipped must be"),
+    ("export_generator", lambda t: runs.export_generator(MISSING, t / "g.png"), ValueError,
+     "path: an exported generator is a .keras file"),
 ]

@@ -96,7 +96,7 @@ def _shown_functions():
 
 ALIASES = {"gh": "gan_helpers", "ev": "gan_extras.evaluation", "lat": "gan_extras.latent", "rp": "gan_extras.reports",
            "cond": "gan_extras.conditional", "aug": "gan_extras.augmentation", "dyn": "gan_extras.dynamics",
-           "speed": "gan_extras.speed", "runs": "gan_extras.runs"}
+           "speed": "gan_extras.speed", "runs": "gan_extras.runs", "avg": "gan_extras.averaging"}
 
 
 def test_what_a_notebook_shows_fits_on_a_slide():
@@ -114,7 +114,7 @@ def test_what_a_notebook_shows_fits_on_a_slide():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebooks_import_lesson_modules_by_name(path):
     code = _code(path)
-    used = set(re.findall(r"\b(ev|lat|rp|cond|aug|dyn|speed|runs)\.[a-zA-Z_]", code))
+    used = set(re.findall(r"\b(ev|lat|rp|cond|aug|dyn|speed|runs|avg)\.[a-zA-Z_]", code))
     imported = set(re.findall(r"from gan_extras import \w+ as (\w+)|from gan_extras import (\w+)", code))
     imported = {a or b for a, b in imported}
     assert used <= imported, f"{path.name} uses {sorted(used - imported)} without importing them"

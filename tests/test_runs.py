@@ -95,7 +95,7 @@ def test_truncated_latest_checkpoint_is_named_and_falls_back(tmp_path, mnist, ca
     runs.train_run(out, epochs=3, verbose=0, **common)
     data = next((out / "checkpoints").glob("ckpt-3.data-*"))
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
-    with pytest.raises(gh.CheckpointDamaged, match=r"ckpt-3 cannot be restored.*previous checkpoint is epoch 2"):
+    with pytest.raises(gh.CheckpointDamaged, match=r"ckpt-3 cannot be read.*previous checkpoint is epoch 2"):
         runs.train_run(out, epochs=4, verbose=0, **common)
     assert gh.checkpoint_epochs(out) == [1, 2, 3], "a failed resume changes nothing"
     run = runs.train_run(out, epochs=4, verbose=2, fall_back=True, **common)

@@ -1,0 +1,157 @@
+"""Nothing lost, nothing silently wrong: interrupts, command-line errors, exports and settings mismatches.
+
+Each test here failed on the kit before these cases were handled: Ctrl-C dropped every epoch since
+the last checkpoint with a traceback; every command-line error was a traceback; `export` without
+`--to` replaced the shipped generator, and a failure half-way left a new model beside an old record;
+a checkpoint of other settings was called damaged, with advice that set a good checkpoint aside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import gan_helpers as gh
+from gan_extras import evaluation as ev
+from gan_extras import runs
+
+ROOT = Path(__file__).resolve().parent.parent
+N, BATCH = 256, 32
+QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@pytest.fixture(scope="module")
+def x_train():
+    (x, _), _ = gh.load_mnist()
+    return x[:N]
+
+
+def _train(out, x, **kw):
+    return gh.train(out, architecture="vanilla", n_train=N, batch_size=BATCH, x_train=x, verbose=0,
+                    **{"epochs": 3, **kw})
+
+
+def _interrupt_at(epoch_to_stop: int, in_step: bool = False):
+    """A callback (or a step) that raises KeyboardInterrupt as Ctrl-C would, in the given epoch."""
+    def callback(epoch, state, record):
+        if epoch == epoch_to_stop:
+            raise KeyboardInterrupt
+
+    def wrap(step, steps_per_epoch):
+        calls = [0]
+
+        def interrupted_step(batch):
+            calls[0] += 1
+            if calls[0] == (epoch_to_stop - 1) * steps_per_epoch + 2:  # two steps into that epoch
+                raise KeyboardInterrupt
+            return step(batch)
+        return interrupted_step
+    return wrap if in_step else callback
+
+
+def test_ctrl_c_during_an_epoch_keeps_the_last_finished_one_and_says_so(tmp_path, x_train, capsys):
+    state = gh.new_gan_state(architecture="vanilla")
+    step = gh.make_train_step(state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, x_train, epochs=5, state=state, step=_interrupt_at(3, in_step=True)(step, N // BATCH))
+    out = capsys.readouterr().out
+    assert f"Interrupted: checkpoint 2 is in {tmp_path / 'checkpoints'}" in out and out.count("\n") == 1
+    assert gh.checkpoint_epochs(tmp_path) == [2], "epochs 1-2 kept although the interval is 15"
+    assert int(state.epoch.numpy()) == 2
+    run = _train(tmp_path, x_train, epochs=5)
+    assert run.resumed_from == 2 and run.history["epoch"] == [1, 2, 3, 4, 5]
+
+
+def test_ctrl_c_during_a_callback_keeps_that_epochs_training(tmp_path, x_train, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, x_train, callbacks=[_interrupt_at(2)])
+    assert "Interrupted: checkpoint 1" in capsys.readouterr().out
+    assert gh.checkpoint_epochs(tmp_path) == [1] and gh.load_history(tmp_path)["epoch"] == [1]
+    with pytest.raises(KeyboardInterrupt):  # in the first epoch nothing has finished: nothing is written
+        _train(tmp_path / "fresh", x_train, callbacks=[_interrupt_at(1)])
+    assert "no epoch had finished yet" in capsys.readouterr().out
+    assert gh.checkpoint_epochs(tmp_path / "fresh") == []
+
+
+def test_sigterm_on_the_command_line_checkpoints_and_exits_130(tmp_path):
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "gan_helpers", "train", "--out", str(out), "--architecture",
+                                "vanilla", "--epochs", "500", "--n-train", str(N), "--batch-size", str(BATCH)],
+                               cwd=ROOT, env=QUIET, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "frames" / "epoch_0002.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Interrupted: checkpoint" in stdout and "Traceback" not in stderr
+    kept = gh.checkpoint_epochs(out)
+    assert kept and kept[-1] >= 2 and kept[-1] == gh.load_history(out)["epoch"][-1], "nothing finished is lost"
+
+
+def test_a_command_line_error_is_one_line_unless_debug(tmp_path):
+    command = [sys.executable, "-m", "gan_helpers", "train", "--out", str(tmp_path), "--epochs", "0"]
+    plain = subprocess.run(command, cwd=ROOT, env=QUIET, capture_output=True, text=True)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    lines = plain.stderr.strip().splitlines()
+    assert lines[0] == "python -m gan_helpers: error: epochs must be >= 1, got 0" and "--debug" in lines[1]
+    assert len(lines) == 2
+    debug = subprocess.run([*command, "--debug"], cwd=ROOT, env=QUIET, capture_output=True, text=True)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "epochs must be >= 1" in debug.stderr
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_export_never_replaces_the_shipped_files_unless_asked(tmp_path, x_train, monkeypatch):
+    _train(tmp_path / "run", x_train, epochs=1)
+    shipped = sorted(gh.PRETRAINED_DIR.glob("dcgan_generator*"))
+    before = {p.name: _digest(p) for p in shipped}
+    called = []
+    monkeypatch.setattr(ev, "evaluate_generator", lambda *a, **k: called.append(1))  # nothing may run first
+    with pytest.raises(FileExistsError, match="where the kit ships its generators.*--replace-shipped"):
+        runs.export_generator(tmp_path / "run")  # vanilla: its default is data/pretrained/vanilla_generator.keras
+    with pytest.raises(FileExistsError, match="--replace-shipped"):
+        runs.export_generator(tmp_path / "run", gh.PRETRAINED_GENERATOR_PATH)
+    with pytest.raises(ValueError, match="path: an exported generator is a .keras file"):
+        runs.export_generator(tmp_path / "run", tmp_path / "generator.h5")
+    assert not called, "the target is checked before any evaluation runs"
+    assert {p.name: _digest(p) for p in shipped} == before
+    assert not (gh.PRETRAINED_DIR / "vanilla_generator.keras").exists()
+
+
+def test_a_failed_export_leaves_the_previous_export_whole(tmp_path, x_train, monkeypatch):
+    _train(tmp_path / "run", x_train, epochs=2, checkpoint_every=1)
+    target = tmp_path / "mine.keras"
+    first = runs.export_generator(tmp_path / "run", target, epoch=1, n_eval=16)
+    files = [target, target.with_suffix(".json"), tmp_path / "mine_progress.gif"]
+    before = {p.name: _digest(p) for p in files}
+
+    def broken_gif(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(gh, "make_gif", broken_gif)
+    with pytest.raises(OSError, match="disk full"):
+        runs.export_generator(tmp_path / "run", target, epoch=2, n_eval=16)
+    assert {p.name: _digest(p) for p in files} == before, "model, record and GIF stay the epoch-1 export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.json", "mine.keras", "mine_progress.gif", "run"]
+    assert first["epochs"] == 1
+
+
+def test_other_settings_are_not_called_damaged_and_fall_back_moves_nothing(tmp_path, x_train):
+    out = tmp_path / "run"
+    _train(out, x_train, epochs=2, checkpoint_every=1)
+    (out / "config.json").unlink()  # a run whose settings file is gone
+    with pytest.raises(ValueError, match="holds checkpoints but no config.json") as info:
+        runs.train_run(out, architecture="vanilla", latent_dim=8, epochs=3, n_train=N, batch_size=BATCH,
+                       x_train=x_train, verbose=0, fall_back=True)
+    assert "fall-back" not in str(info.value) and not isinstance(info.value, gh.CheckpointDamaged)
+    assert gh.checkpoint_epochs(out) == [1, 2] and not (out / "checkpoints" / "damaged").exists()
+    assert gh.load_generator_from_checkpoint(out, 2, generator=gh.build_vanilla_generator()).count_params() > 0
