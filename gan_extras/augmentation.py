@@ -8,6 +8,7 @@ importing its libraries.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import time
@@ -166,6 +167,7 @@ def augmentation_experiment(generator: keras.Model, csv_path: str | os.PathLike[
     mnist = mnist if mnist is not None else gh.load_mnist()
     csv_path = Path(csv_path)
     rows = _read_rows(csv_path)
+    _check_resume(csv_path, rows, _fingerprint(generator, mnist))
     done = {(int(r["n_per_class"]), r["condition"], int(r["seed"]), int(r["steps"])) for r in rows}
     for seed in seeds:
         for condition in _plan(n_values, ratios, shifts, synthetic_only):
@@ -179,6 +181,29 @@ def augmentation_experiment(generator: keras.Model, csv_path: str | os.PathLike[
                       f"{row['test_accuracy']:.2%}  ({row['seconds']:.0f} s)", flush=True)
     return [{**r, "n_per_class": int(r["n_per_class"]), "seed": int(r["seed"]),
              "test_accuracy": float(r["test_accuracy"])} for r in rows]
+
+def _fingerprint(generator: keras.Model, mnist: gh.MnistSplits) -> dict[str, Any]:
+    """What the rows of one experiment share: the generator's weights (a hash) and the data sizes."""
+    digest = hashlib.blake2b(digest_size=8)
+    for weight in generator.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return {"generator": digest.hexdigest(), "n_real_pool": len(mnist[0][0]), "n_test": len(mnist[1][0])}
+
+def _check_resume(csv_path: Path, rows: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+    """Refuse to add rows to a CSV measured with another generator or test set; record them for a new one."""
+    record = csv_path.with_name(f"{csv_path.stem}.settings.json")
+    if record.is_file():
+        saved = gh._read_json(record)
+        changed = {k: (saved.get(k), v) for k, v in settings.items() if saved.get(k) != v}
+        if changed:
+            detail = ", ".join(f"{k}: saved {a}, now {b}" for k, (a, b) in changed.items())
+            raise ValueError(f"csv_path: {csv_path} holds rows measured with other settings ({detail}); "
+                             "its averages would mix both. Use another csv_path, or the same generator and data")
+    elif rows:
+        raise ValueError(f"csv_path: {csv_path} holds rows but no {record.name} saying which generator and test "
+                         "set they were measured with; use another csv_path (or delete the CSV to start again)")
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    gh._atomic_write_json(record, settings)
 
 # ---------------------------------------------------------------------------
 # Reading the results (the table is rp.format_augmentation, gan_extras/reports.py)

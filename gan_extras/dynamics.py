@@ -313,17 +313,15 @@ def run_experiments(names: Sequence[str], out_root: str | os.PathLike[str], *, a
         if verbose:
             print(f"── {name}: {DYNAMICS_EXPERIMENTS[name][0]}", flush=True)
         done = gh.checkpoint_epochs(run_dir)
-        if done and done[-1] >= epochs and (run_dir / "history.json").is_file():
-            histories[name] = gh._history_up_to(run_dir, epochs)
-            if verbose:
-                print(f"   already trained ({done[-1]} epochs): read from {run_dir}", flush=True)
-            continue
+        finished = bool(done) and done[-1] >= epochs and (run_dir / "history.json").is_file()
+        if finished and verbose:  # still through train_variant: a run of other settings is refused by name
+            print(f"   already trained ({done[-1]} epochs): read from {run_dir}", flush=True)
         # The Fréchet distance (06) of frechet_n samples to the first frechet_n training images, each epoch.
         measure = ev.frechet_callback(x_train[:n_train], frechet_n, 1, 1234, epochs=epochs)
         run = train_variant(run_dir, architecture=architecture, epochs=epochs, n_train=n_train,
                             batch_size=batch_size, seed=seed, x_train=x_train, checkpoint_every=min(5, epochs),
-                            verbose=verbose, callbacks=[measure], **DYNAMICS_EXPERIMENTS[name][1])
-        histories[name] = run.history
+                            verbose=0 if finished else verbose, callbacks=[measure], **DYNAMICS_EXPERIMENTS[name][1])
+        histories[name] = gh._history_up_to(run_dir, epochs) if finished else run.history
     return histories
 
 def gradient_probe(steps: int = 200, *, g_loss: str = "non_saturating", architecture: str = "vanilla",

@@ -19,12 +19,17 @@ from pathlib import Path
 import pytest
 
 import gan_helpers as gh
+from gan_extras import augmentation as aug
+from gan_extras import conditional as cond
+from gan_extras import dynamics as dyn
 from gan_extras import evaluation as ev
 from gan_extras import runs
 
 ROOT = Path(__file__).resolve().parent.parent
 N, BATCH = 256, 32
 QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+CASES: dict[str, int] = {"interrupts survived": 0, "command-line errors in one line": 0, "exports kept whole": 0,
+                         "resumes of other settings refused": 0}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +72,7 @@ def test_ctrl_c_during_an_epoch_keeps_the_last_finished_one_and_says_so(tmp_path
     assert int(state.epoch.numpy()) == 2
     run = _train(tmp_path, x_train, epochs=5)
     assert run.resumed_from == 2 and run.history["epoch"] == [1, 2, 3, 4, 5]
+    CASES["interrupts survived"] += 1
 
 
 def test_ctrl_c_during_a_callback_keeps_that_epochs_training(tmp_path, x_train, capsys):
@@ -78,6 +84,7 @@ def test_ctrl_c_during_a_callback_keeps_that_epochs_training(tmp_path, x_train, 
         _train(tmp_path / "fresh", x_train, callbacks=[_interrupt_at(1)])
     assert "no epoch had finished yet" in capsys.readouterr().out
     assert gh.checkpoint_epochs(tmp_path / "fresh") == []
+    CASES["interrupts survived"] += 1
 
 
 def test_sigterm_on_the_command_line_checkpoints_and_exits_130(tmp_path):
@@ -94,6 +101,7 @@ def test_sigterm_on_the_command_line_checkpoints_and_exits_130(tmp_path):
     assert "Interrupted: checkpoint" in stdout and "Traceback" not in stderr
     kept = gh.checkpoint_epochs(out)
     assert kept and kept[-1] >= 2 and kept[-1] == gh.load_history(out)["epoch"][-1], "nothing finished is lost"
+    CASES["interrupts survived"] += 1
 
 
 def test_a_command_line_error_is_one_line_unless_debug(tmp_path):
@@ -109,6 +117,7 @@ def test_a_command_line_error_is_one_line_unless_debug(tmp_path):
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+    CASES["command-line errors in one line"] += 1
 
 
 def test_export_never_replaces_the_shipped_files_unless_asked(tmp_path, x_train, monkeypatch):
@@ -126,6 +135,7 @@ def test_export_never_replaces_the_shipped_files_unless_asked(tmp_path, x_train,
     assert not called, "the target is checked before any evaluation runs"
     assert {p.name: _digest(p) for p in shipped} == before
     assert not (gh.PRETRAINED_DIR / "vanilla_generator.keras").exists()
+    CASES["exports kept whole"] += 1
 
 
 def test_a_failed_export_leaves_the_previous_export_whole(tmp_path, x_train, monkeypatch):
@@ -143,6 +153,7 @@ def test_a_failed_export_leaves_the_previous_export_whole(tmp_path, x_train, mon
     assert {p.name: _digest(p) for p in files} == before, "model, record and GIF stay the epoch-1 export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.json", "mine.keras", "mine_progress.gif", "run"]
     assert first["epochs"] == 1
+    CASES["exports kept whole"] += 1
 
 
 def test_other_settings_are_not_called_damaged_and_fall_back_moves_nothing(tmp_path, x_train):
@@ -155,3 +166,42 @@ def test_other_settings_are_not_called_damaged_and_fall_back_moves_nothing(tmp_p
     assert "fall-back" not in str(info.value) and not isinstance(info.value, gh.CheckpointDamaged)
     assert gh.checkpoint_epochs(out) == [1, 2] and not (out / "checkpoints" / "damaged").exists()
     assert gh.load_generator_from_checkpoint(out, 2, generator=gh.build_vanilla_generator()).count_params() > 0
+    CASES["resumes of other settings refused"] += 1
+
+
+def test_augment_resumed_with_another_generator_is_refused(tmp_path):
+    (x, y), (xt, yt) = gh.load_mnist()
+    mnist = ((x[:2_000], y[:2_000]), (xt[:200], yt[:200]))
+    grid = dict(n_values=(10,), ratios=(1,), seeds=(0,), steps=2, synthetic_only=False, shifts=False, mnist=mnist,
+                verbose=False)
+    generators = [gh.set_seed(s) or cond.build_conditional_generator() for s in (1, 2)]
+    rows = aug.augmentation_experiment(generators[0], tmp_path / "rows.csv", **grid)
+    again = aug.augmentation_experiment(generators[0], tmp_path / "rows.csv", **grid)  # the same: read back
+    assert len(rows) == 2 and [r["test_accuracy"] for r in again] == [r["test_accuracy"] for r in rows]
+    with pytest.raises(ValueError, match="holds rows measured with other settings \\(generator: saved"):
+        aug.augmentation_experiment(generators[1], tmp_path / "rows.csv", **grid)
+    with pytest.raises(ValueError, match="n_test: saved 200, now 100"):
+        aug.augmentation_experiment(generators[0], tmp_path / "rows.csv", **{**grid, "mnist": (mnist[0], (xt[:100], yt[:100]))})
+    assert len(aug._read_rows(tmp_path / "rows.csv")) == 2, "nothing was added"
+    CASES["resumes of other settings refused"] += 1
+
+
+def test_a_finished_dynamics_run_of_other_settings_is_not_handed_back(tmp_path, x_train):
+    settings = dict(epochs=1, n_train=N, batch_size=BATCH, frechet_n=64, x_train=x_train, verbose=0)
+    first = dyn.run_experiments(["baseline"], tmp_path, architecture="vanilla", **settings)
+    again = dyn.run_experiments(["baseline"], tmp_path, architecture="vanilla", **settings)
+    assert again["baseline"]["frechet"] == first["baseline"]["frechet"], "the same settings read the run back"
+    with pytest.raises(ValueError, match="architecture: saved vanilla, now dcgan"):
+        dyn.run_experiments(["baseline"], tmp_path, architecture="dcgan", **settings)
+    with pytest.raises(ValueError, match="batch_size: saved 32, now 64"):
+        dyn.run_experiments(["baseline"], tmp_path, architecture="vanilla", **{**settings, "batch_size": 64})
+    CASES["resumes of other settings refused"] += 1
+
+
+def test_summary_line(capsys):
+    if sum(CASES.values()) < 9:
+        pytest.skip("run the whole file to get the summary")
+    line = "nothing lost: " + ", ".join(f"{n} {what}" for what, n in CASES.items())
+    with capsys.disabled():
+        print("\n" + line)
+    assert CASES["interrupts survived"] == 3 and CASES["resumes of other settings refused"] == 3, line
