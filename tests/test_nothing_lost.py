@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 N, BATCH = 256, 32
 QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 CASES: dict[str, int] = {"interrupts survived": 0, "command-line errors in one line": 0, "exports kept whole": 0,
-                         "resumes of other settings refused": 0}
+                         "resumes of other settings refused": 0, "damaged records refused": 0}
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +113,11 @@ def test_a_command_line_error_is_one_line_unless_debug(tmp_path):
     assert len(lines) == 2
     debug = subprocess.run([*command, "--debug"], cwd=ROOT, env=QUIET, capture_output=True, text=True)
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "epochs must be >= 1" in debug.stderr
+    CASES["command-line errors in one line"] += 1
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-    CASES["command-line errors in one line"] += 1
 
 
 def test_export_never_replaces_the_shipped_files_unless_asked(tmp_path, x_train, monkeypatch):
@@ -198,8 +198,18 @@ def test_a_finished_dynamics_run_of_other_settings_is_not_handed_back(tmp_path, 
     CASES["resumes of other settings refused"] += 1
 
 
+def test_a_damaged_history_is_refused_not_patched(tmp_path, x_train):
+    _train(tmp_path, x_train, epochs=2, checkpoint_every=1)
+    (tmp_path / "history.json").write_text('{"epoch": [1, 2], "g_loss": [0.7')  # cut off mid-write by hand
+    with pytest.raises(ValueError, match="history.json is not valid JSON"):
+        _train(tmp_path, x_train, epochs=3)
+    assert (tmp_path / "history.json").read_text() == '{"epoch": [1, 2], "g_loss": [0.7', "left as it was"
+    assert gh.checkpoint_epochs(tmp_path) == [1, 2]
+    CASES["damaged records refused"] += 1
+
+
 def test_summary_line(capsys):
-    if sum(CASES.values()) < 9:
+    if sum(CASES.values()) < 10:
         pytest.skip("run the whole file to get the summary")
     line = "nothing lost: " + ", ".join(f"{n} {what}" for what, n in CASES.items())
     with capsys.disabled():
