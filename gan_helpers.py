@@ -27,7 +27,7 @@ import tensorflow as tf
 from gan_extras.checks import (  # argument, file and record checks, shared with every lesson module
     _LEGACY, _NEUTRAL, MNIST_SHA256, MNIST_URL, SPEED_SETTINGS, MnistSplits, _atomic_write_bytes, _atomic_write_json,
     _check_bool, _check_config, _check_generator_file, _check_grid, _check_history, _check_images, _check_int,
-    _check_loop, _check_rate, _check_size, _download_mnist, _restore_error, CheckpointDamaged, _logits, _read_json, _read_mnist_npz, check_labels, load_config, load_keras_file)
+    _check_loop, _check_rate, _check_size, _download_mnist, _lock_run, _restore_error, _unlock_run, CheckpointDamaged, RunInUse, _logits, _read_json, _read_mnist_npz, check_labels, load_config, load_keras_file)
 
 # --- 1. Settings and set-up -----------------------------------------------------------------------
 
@@ -519,6 +519,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
               "discriminator_params": state.discriminator.count_params()}
     if checkpoint_epochs(out):  # before restoring: a changed setting is named, not reported as a shape clash
         _check_config(out, config)
+    lock = _lock_run(out, "training")  # a second process training here is refused, naming this one
     manager, resumed_from = restore_or_initialize(state, out)
     history = _prepare_run_folder(out, resumed_from, config)
     fixed_z, frame_labels = frame_inputs(state.generator, frame_seed)
@@ -549,6 +550,8 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     except KeyboardInterrupt:  # Ctrl-C, a notebook's interrupt, or SIGTERM on the command line
         _keep_on_interrupt(state, manager, out, finished)
         raise
+    finally:
+        _unlock_run(lock)
     return TrainingRun(state, history, out, list(manager.checkpoints), resumed_from)
 
 def _keep_on_interrupt(state: GANState, manager: tf.train.CheckpointManager, out: Path, finished: int) -> None:

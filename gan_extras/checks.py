@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -280,4 +282,57 @@ def _restore_error(latest: str, error: Exception) -> Exception:
     return ValueError(f"checkpoint {latest} is whole but holds models of other settings than these ({first}); "
                       "nothing was changed. Train with the run's settings (see its config.json), or use another "
                       "out_dir.")
+
+
+class RunInUse(RuntimeError):
+    """Another live process is training in, or exporting from, this run folder (04_train_dcgan)."""
+
+
+def _lock_holder(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # half-written or unreadable: its writer died before it finished
+
+
+def _holder_alive(holder: dict[str, Any]) -> bool:
+    if holder.get("host") != socket.gethostname():
+        return True  # another machine (a shared Drive folder): it cannot be checked from here
+    if holder.get("pid") == os.getpid():
+        return False  # this process: a run it left (an error in a notebook cell) is its own to continue
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, KeyError, TypeError, ValueError):
+        return True
+    return True
+
+
+def _lock_run(folder: Path, what: str) -> Path:
+    """Take ``folder/.lock`` for this process, or refuse naming the live process that holds it."""
+    path = Path(folder) / ".lock"
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            holder = _lock_holder(path)
+            if holder is not None and _holder_alive(holder):
+                raise RunInUse(f"{folder} is in use: {holder.get('what')} by process {holder.get('pid')} on "
+                               f"{holder.get('host')} since {holder.get('since')}. Wait for it to finish or stop "
+                               f"it; if that process is gone (another machine), delete {path}") from None
+            path.unlink(missing_ok=True)  # its process has ended: the lock is stale
+            continue
+        with os.fdopen(fd, "w") as file:
+            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "what": what,
+                       "since": time.strftime("%Y-%m-%d %H:%M:%S")}, file)
+        return path
+    raise RunInUse(f"{folder}: could not take {path}; another process keeps taking it")
+
+
+def _unlock_run(path: Path) -> None:
+    """Give the lock back, if this process still holds it."""
+    holder = _lock_holder(path)
+    if holder is not None and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+        path.unlink(missing_ok=True)
 

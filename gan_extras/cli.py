@@ -285,7 +285,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, KeyError, OSError, ImportError) as error:  # the user's input or files
+    except (ValueError, TypeError, KeyError, OSError, ImportError, gh.RunInUse, gh.TrainingDiverged) as error:
         if debug:
             raise
         message = " ".join(str(error).split()) or type(error).__name__

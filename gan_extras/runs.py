@@ -211,6 +211,18 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     gh._check_bool("replace_shipped", replace_shipped)
     config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
     path = _export_path(path, config.get("architecture", "dcgan"), replace_shipped)  # before any evaluation
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run_dir: no run folder at {run_dir}")
+    lock = gh._lock_run(run_dir, "export")  # not while another process trains there
+    try:
+        return _export(run_dir, path, config, epoch, n_eval, average)
+    finally:
+        gh._unlock_run(lock)
+
+
+def _export(run_dir: Path, path: Path, config: dict[str, Any], epoch: int | None, n_eval: int,
+            average: int) -> dict[str, Any]:
+    """export_generator's work, with the run folder locked."""
     saved = gh.checkpoint_epochs(run_dir)
     epoch = epoch if epoch is not None else (saved[-1] if saved else None)
     generator = last = load_generator_from_checkpoint(run_dir, epoch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gan_helpers as gh
 from bad_rows_common import MISSING
 
-NO_ARGUMENTS: set[str] = {"CheckpointDamaged"}  # an exception class
+NO_ARGUMENTS: set[str] = {"CheckpointDamaged", "RunInUse"}  # exception classes
 
 
 def _damaged_config(t):

@@ -9,8 +9,10 @@ a checkpoint of other settings was called damaged, with advice that set a good c
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 N, BATCH = 256, 32
 QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 CASES: dict[str, int] = {"interrupts survived": 0, "command-line errors in one line": 0, "exports kept whole": 0,
-                         "resumes of other settings refused": 0, "damaged records refused": 0}
+                         "resumes of other settings refused": 0, "damaged records refused": 0,
+                         "run folders in use refused": 0}
 
 
 @pytest.fixture(scope="module")
@@ -208,8 +211,28 @@ def test_a_damaged_history_is_refused_not_patched(tmp_path, x_train):
     CASES["damaged records refused"] += 1
 
 
+def test_a_run_folder_in_use_is_refused_and_a_dead_holders_lock_is_taken(tmp_path, x_train):
+    out = tmp_path / "run"
+    out.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # a live process on this machine holds the folder
+        (out / ".lock").write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname(),
+                                               "what": "training", "since": "now"}))
+        with pytest.raises(gh.RunInUse, match=f"is in use: training by process {sleeper.pid}"):
+            _train(out, x_train, epochs=1)
+        with pytest.raises(gh.RunInUse, match="in use"):
+            runs.export_generator(out, tmp_path / "g.keras")
+        assert gh.checkpoint_epochs(out) == [] and not (out / "history.json").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    _train(out, x_train, epochs=1)  # its process has ended: the stale lock is taken, and given back
+    assert gh.checkpoint_epochs(out) == [1] and not (out / ".lock").exists()
+    CASES["run folders in use refused"] += 1
+
+
 def test_summary_line(capsys):
-    if sum(CASES.values()) < 10:
+    if sum(CASES.values()) < 11:
         pytest.skip("run the whole file to get the summary")
     line = "nothing lost: " + ", ".join(f"{n} {what}" for what, n in CASES.items())
     with capsys.disabled():
