@@ -295,9 +295,15 @@ def _lock_holder(path: Path) -> dict[str, Any] | None:
         return None  # half-written or unreadable: its writer died before it finished
 
 
-def _holder_alive(holder: dict[str, Any]) -> bool:
-    if holder.get("host") != socket.gethostname():
-        return True  # another machine (a shared Drive folder): it cannot be checked from here
+#: A run folder locked from another machine (a shared Drive folder) whose files have not changed for this
+#: long is taken to be abandoned (a Colab runtime that was reset): a live run writes a frame every epoch.
+STALE_AFTER_SECONDS = 1_800
+
+
+def _holder_alive(holder: dict[str, Any], folder: Path) -> bool:
+    if holder.get("host") != socket.gethostname():  # its process cannot be checked from here: its writes can
+        written = [p.stat().st_mtime for p in (folder / ".lock", folder / "history.json") if p.exists()]
+        return time.time() - max(written, default=0) < STALE_AFTER_SECONDS
     if holder.get("pid") == os.getpid():
         return False  # this process: a run it left (an error in a notebook cell) is its own to continue
     try:
@@ -317,10 +323,11 @@ def _lock_run(folder: Path, what: str) -> Path:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             holder = _lock_holder(path)
-            if holder is not None and _holder_alive(holder):
+            if holder is not None and _holder_alive(holder, Path(folder)):
                 raise RunInUse(f"{folder} is in use: {holder.get('what')} by process {holder.get('pid')} on "
                                f"{holder.get('host')} since {holder.get('since')}. Wait for it to finish or stop "
-                               f"it; if that process is gone (another machine), delete {path}") from None
+                               f"it; if that process is gone (another machine), delete {path}, or wait: a lock whose "
+                               f"run has written nothing for {STALE_AFTER_SECONDS // 60} minutes is taken over") from None
             path.unlink(missing_ok=True)  # its process has ended: the lock is stale
             continue
         with os.fdopen(fd, "w") as file:

@@ -228,6 +228,14 @@ def test_a_run_folder_in_use_is_refused_and_a_dead_holders_lock_is_taken(tmp_pat
         sleeper.wait()
     _train(out, x_train, epochs=1)  # its process has ended: the stale lock is taken, and given back
     assert gh.checkpoint_epochs(out) == [1] and not (out / ".lock").exists()
+    # Another machine (a Colab runtime on a shared Drive folder): live while the run keeps writing
+    (out / ".lock").write_text(json.dumps({"pid": 1, "host": "another-runtime", "what": "training", "since": "now"}))
+    with pytest.raises(gh.RunInUse, match="another-runtime"):
+        _train(out, x_train, epochs=2)
+    old = time.time() - 2 * 3_600  # ... and abandoned once nothing in the folder has changed for long
+    for path in (out / ".lock", out / "history.json"):
+        os.utime(path, (old, old))
+    assert _train(out, x_train, epochs=2).resumed_from == 1
     CASES["run folders in use refused"] += 1
 
 
