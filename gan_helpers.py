@@ -25,9 +25,10 @@ import numpy as np
 import tensorflow as tf
 
 from gan_extras.checks import (  # argument, file and record checks, shared with every lesson module
-    _LEGACY, _NEUTRAL, MNIST_SHA256, MNIST_URL, SPEED_SETTINGS, MnistSplits, _atomic_write_bytes, _atomic_write_json,
-    _check_bool, _check_config, _check_generator_file, _check_grid, _check_history, _check_images, _check_int,
-    _check_loop, _check_rate, _check_size, _download_mnist, _lock_run, _restore_error, _unlock_run, CheckpointDamaged, RunInUse, _logits, _read_json, _read_mnist_npz, check_labels, load_config, load_keras_file)
+    MNIST_SHA256, MNIST_URL, SPEED_SETTINGS, MnistSplits, _atomic_write_bytes, _atomic_write_json, _check_bool,
+    _check_config, _check_generator_file, _check_grid, _check_history, _check_images, _check_int, _check_loop,
+    _check_rate, _check_size, _download_mnist, _lock_run, _restore_error, _unlock_run, CheckpointDamaged, RunInUse,
+    _logits, _read_json, _read_mnist_npz, check_labels, load_config, load_keras_file)
 
 # --- 1. Settings and set-up -----------------------------------------------------------------------
 
@@ -356,8 +357,7 @@ class GANState:
     epoch: tf.Variable
     rng: tf.random.Generator
 
-    sampler = property(lambda self: self.generator, doc="The generator frames and evaluations draw from: G "
-                       "(10's averaged state: its moving average).")
+    sampler = property(lambda self: self.generator, doc="The G frames and evaluations draw from (10: its average).")
 
     def checkpoint(self) -> tf.train.Checkpoint:
         """A tf.train.Checkpoint tracking every piece of state."""
