@@ -3,6 +3,8 @@
 #   make test   set up .venv, then run the unit tests and every notebook (quick mode)
 # GAN_QUICK=1 make run   shrinks epochs and data so the series takes minutes.
 # make GPU=1 setup        installs tensorflow[and-cuda] instead of the CPU wheel.
+# make colab REPO=OWNER/NAME  writes the kit's public GitHub address: Open-in-Colab badges and the Setup cells'
+#                         clone address (README, "Open in Colab"); --remove (python3 -m gan_extras.colab) undoes it.
 # make app                serves the latent explorer (app/explorer.ipynb) as a web app with Voilà, code hidden,
 #                         on http://127.0.0.1:8866 only; APP_HOST=0.0.0.0 APP_PORT=8080 serve elsewhere, and then
 #                         APP_ARGS=--token makes Voilà ask for a random token (it prints the URL with it).
@@ -16,11 +18,13 @@ OUT    := outputs$(if $(filter 1 true yes,$(GAN_QUICK)),/quick)
 APP_HOST ?= 127.0.0.1
 APP_PORT ?= 8866
 APP_ARGS ?=
+REPO   ?=
+BRANCH ?= main
 
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test lab app estimate bench bench-explorer bench-train bench-quality augment dynamics clean-outputs
+.PHONY: setup run test lab app colab estimate bench bench-explorer bench-train bench-quality augment dynamics clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -78,6 +82,9 @@ lab: setup
 
 app: setup             ## the latent explorers as a web page (Voilà, code hidden) on http://$(APP_HOST):$(APP_PORT), pretrained generators only
 	$(BIN)/voila app/explorer.ipynb --no-browser --Voila.ip=$(APP_HOST) --port=$(APP_PORT) --strip_sources=True $(APP_ARGS)
+
+colab:                 ## stamp the public address (standard library only, no .venv needed): make colab REPO=OWNER/NAME
+	@$(PYTHON) -m gan_extras.colab $(REPO) --branch $(BRANCH)
 
 clean-outputs:
 	rm -rf outputs/quick

@@ -2,11 +2,12 @@
 
 The core (``gan_helpers``) and each lesson module call these at their public boundary, so a bad
 argument gets one clear error naming it; the lessons' own code stays free of them. A student can
-skip this file on a first reading. It imports nothing from the kit.
+skip this file on a first reading. It imports nothing from the kit (a record's builder is imported when used).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -210,9 +211,50 @@ def load_keras_file(path: str | os.PathLike[str], what: str, remedy: str) -> ker
         raise FileNotFoundError(f"path: no {what} at {path}; {remedy}")
     try:
         return keras.models.load_model(path, compile=False)
-    except Exception as error:  # truncated zip, HTML error page, another format...
+    except Exception as error:  # truncated zip, HTML error page, another format, a newer Keras's file...
+        model, why = _rebuild(path)
+        if model is not None:
+            return model
         raise ValueError(f"path: {path} is not a loadable Keras file ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''}); {remedy}") from error
+                         f"{str(error).splitlines()[0] if str(error) else ''}); {why}{remedy}") from error
+
+
+#: What a record's "builder" may name: the kit's own builders, never arbitrary code.
+BUILDERS = {"vanilla": "gan_helpers.build_vanilla_generator", "dcgan": "gan_helpers.build_generator",
+            "conditional": "gan_extras.conditional.build_conditional_generator",
+            "classifier": "gan_extras.evaluation.build_classifier"}
+
+
+def builder_record(config: dict[str, Any]) -> dict[str, Any]:
+    """How to rebuild a generator of a run's settings in code: the "builder" entry of its export's record (05_progress_gif)."""
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a run's settings (a dict, as in config.json), got {type(config).__name__}")
+    config = {**_LEGACY, **config}
+    if config["architecture"] not in ("vanilla", "dcgan", "conditional"):
+        raise ValueError(f"config['architecture'] must be 'vanilla', 'dcgan' or 'conditional', "
+                         f"got {config['architecture']!r}")
+    arguments = {"latent_dim": config.get("latent_dim", 100)}
+    if config["architecture"] != "vanilla":
+        arguments.update(kernel_size=config["kernel_size"], projection_channels=config["projection_channels"])
+    return {"model": config["architecture"], "arguments": arguments}
+
+
+def _rebuild(path: Path) -> tuple[keras.Model | None, str]:
+    """The model its .json record's builder makes, with the weights inside the .keras file (Keras older than the file's)."""
+    record = path.with_suffix(".json")
+    try:
+        builder = json.loads(record.read_text()).get("builder") if record.is_file() else None
+    except (OSError, ValueError):
+        builder = None
+    if not isinstance(builder, dict):  # no record to rebuild from: the load error is the whole story
+        return None, ""
+    try:
+        module, _, name = BUILDERS[builder["model"]].rpartition(".")
+        model = getattr(importlib.import_module(module), name)(**builder["arguments"])
+        model.load_weights(path)  # a .keras file holds its weights as model.weights.h5
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return None, f"rebuilding it from {record.name} failed too ({type(error).__name__}: {error}); "
+    return model, ""
 
 
 

@@ -86,6 +86,7 @@ def train_classifier(path: str | os.PathLike[str] = CLASSIFIER_PATH, *, epochs: 
               "optimizer": "Adam 1e-3, cosine decay to 0", "augmentation": "translate ±8%, rotate ±0.04 turn",
               "n_train": len(x_train), "seed": seed, "seconds": round(seconds, 1),
               "parameters": model.count_params(), "machine": gh.device_report(),
+              "builder": {"model": "classifier", "arguments": {}},  # rebuilt from it by a Keras older than the file's
               "trained_with": f"gan_extras.evaluation.train_classifier(epochs={epochs}, "
                               f"batch_size={batch_size}, seed={seed})"}
     gh._atomic_write_json(path.with_suffix(".json"), record)

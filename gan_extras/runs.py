@@ -27,6 +27,7 @@ from gan_extras import conditional as cond
 from gan_extras import dynamics as dyn
 from gan_extras import evaluation as ev
 from gan_extras import speed
+from gan_extras.checks import builder_record
 
 #: Every architecture a run folder may hold: the core's two unconditional pairs and 08's conditional one.
 ARCHITECTURES = (*gh.ARCHITECTURES, "conditional")
@@ -282,7 +283,7 @@ def _export_record(config: dict[str, Any], epoch: int, history: dict[str, list[A
     seconds, rates = history.get("seconds", []), history.get("images_per_second", [])
     per_epoch = [round(r * t) for r, t in zip(rates, seconds)]
     return {"epochs": epoch, "images_per_epoch": per_epoch[-1] if per_epoch else None, "settings": config,
-            "train_seconds": round(sum(seconds), 1),
+            "builder": builder_record(config), "train_seconds": round(sum(seconds), 1),
             "images_per_second": round(float(np.median(rates)), 1) if rates else None,
             "machine": f"{gh.device_report()}; {platform.platform()}",
             "frechet_by_epoch": dict(zip(history.get("epoch", []), history.get("frechet", []))),
