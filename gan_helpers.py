@@ -27,8 +27,10 @@ import tensorflow as tf
 from gan_extras.checks import (  # argument, file and record checks, shared with every lesson module
     MNIST_SHA256, MNIST_URL, SPEED_SETTINGS, MnistSplits, _atomic_write_bytes, _atomic_write_json, _check_bool,
     _check_config, _check_generator_file, _check_grid, _check_history, _check_images, _check_int, _check_loop,
-    _check_rate, _check_size, _download_mnist, _lock_run, _restore_error, _unlock_run, CheckpointDamaged, RunInUse,
-    _logits, _read_json, _read_mnist_npz, check_labels, load_config, load_keras_file)
+    check_pair, _check_rate, _check_size, _logits, _mnist_file, _read_json, _read_mnist_npz, check_labels,
+    load_config, load_keras_file)
+from gan_extras.runfolder import (CheckpointDamaged, RunInUse, _history_up_to, _keep_on_interrupt,  # the run folder
+                                  _lock_run, _prepare_run_folder, _restore_error, _unlock_run)
 
 # --- 1. Settings and set-up -----------------------------------------------------------------------
 
@@ -50,20 +52,36 @@ PROJECTION_CHANNELS = 128
 QUICK_EPOCHS = 4
 QUICK_N_TRAIN = 640
 QUICK_CHECKPOINT_EVERY = 2
+#: Class mode (GAN_CLASS=1): a run a class watches learn within a lesson; 04 explains the small batches.
+CLASS_EPOCHS = 9
+CLASS_N_TRAIN = 8_000
+CLASS_BATCH_SIZE = 32
+CLASS_CHECKPOINT_EVERY = 3
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 def quick_mode() -> bool:
     """True when GAN_QUICK is set to 1/true/yes (every notebook's Setup cell)."""
-    return os.environ.get("GAN_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+    return _flag("GAN_QUICK")
+
+def class_mode() -> bool:
+    """True when GAN_CLASS is set (and GAN_QUICK is not): runs that learn visibly within a lesson (every notebook's Setup cell)."""
+    return _flag("GAN_CLASS") and not quick_mode()
+
+def mode() -> str:
+    """"quick", "class" or "full": the settings this session runs with (every notebook's Setup cell)."""
+    return "quick" if quick_mode() else "class" if class_mode() else "full"
 
 def data_dir() -> Path:
     """Folder that notebooks read from: $GAN_DATA or ``data/`` (01_mnist_data)."""
     return Path(os.environ.get("GAN_DATA", PROJECT_ROOT / "data"))
 
 def output_dir(name: str = "") -> Path:
-    """Folder for what runs write: $GAN_OUTPUTS or ``outputs/``, plus ``quick/`` in quick mode (04_train_dcgan)."""
+    """Folder for what runs write: $GAN_OUTPUTS or ``outputs/``, plus ``quick/`` or ``class/`` in those modes (04_train_dcgan)."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string (a folder name), got {type(name).__name__}")
-    root = outputs_root() / "quick" if quick_mode() else outputs_root()
+    root = outputs_root() / mode() if mode() != "full" else outputs_root()
     return root / name if name else root
 
 def outputs_root() -> Path:
@@ -71,10 +89,11 @@ def outputs_root() -> Path:
     return PROJECT_ROOT / os.environ.get("GAN_OUTPUTS", "outputs")
 
 def run_settings() -> dict[str, Any]:
-    """Epochs, data size and checkpoint interval for this mode (04_train_dcgan)."""
-    if quick_mode():
-        return {"epochs": QUICK_EPOCHS, "n_train": QUICK_N_TRAIN, "checkpoint_every": QUICK_CHECKPOINT_EVERY}
-    return {"epochs": EPOCHS, "n_train": None, "checkpoint_every": CHECKPOINT_EVERY}
+    """Epochs, data size, batch size and checkpoint interval for this mode (04_train_dcgan)."""
+    settings = {"quick": (QUICK_EPOCHS, QUICK_N_TRAIN, QUICK_CHECKPOINT_EVERY, BATCH_SIZE),
+                "class": (CLASS_EPOCHS, CLASS_N_TRAIN, CLASS_CHECKPOINT_EVERY, CLASS_BATCH_SIZE),
+                "full": (EPOCHS, None, CHECKPOINT_EVERY, BATCH_SIZE)}[mode()]
+    return dict(zip(("epochs", "n_train", "checkpoint_every", "batch_size"), settings))
 
 def set_seed(seed: int = 42) -> None:
     """Seed Python, NumPy and TensorFlow in one call (every notebook's Setup cell)."""
@@ -109,19 +128,7 @@ def load_mnist(path: str | os.PathLike[str] | None = None) -> MnistSplits:
     Looks in order at ``path``, $MNIST_NPZ and ``data/mnist.npz``; when none is given or present it
     downloads the canonical file into ``data/`` and checks its sha256.
     """
-    if path is not None:
-        source = Path(path)
-        if not source.is_file():
-            raise FileNotFoundError(f"path: no MNIST file at {source}")
-    elif os.environ.get("MNIST_NPZ"):
-        source = Path(os.environ["MNIST_NPZ"])
-        if not source.is_file():
-            raise FileNotFoundError(f"MNIST_NPZ points to {source}, which does not exist")
-    else:
-        source = data_dir() / "mnist.npz"
-        if not source.is_file():
-            source = _download_mnist(source)
-    return _read_mnist_npz(source)
+    return _read_mnist_npz(_mnist_file(path, data_dir() / "mnist.npz"))
 
 def to_float(images: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 → float32 in [-1, 1] with a channel axis, the tanh range (01_mnist_data)."""
@@ -318,8 +325,8 @@ def make_optimizer(learning_rate: float = LEARNING_RATE, beta_1: float = BETA_1)
 def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.Optimizer, d_optimizer: keras.Optimizer,
                     rng: tf.random.Generator, g_loss_fn: Callable = generator_loss) -> Callable:
-    """One GAN update: two GradientTapes in one tf.function (04_train_dcgan)."""
-    latent_dim = latent_dim_of(generator)
+    """One GAN update: two GradientTapes in one tf.function (04_train_dcgan; 00_gan_2d on points)."""
+    latent_dim = check_pair(generator, discriminator)  # z's size; G's samples are what D takes
 
     @tf.function
     def train_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -445,24 +452,6 @@ def restore_or_initialize(state: GANState, out_dir: str | os.PathLike[str]) -> t
         raise _restore_error(latest, error) from error  # unreadable files, or models of other settings
     return manager, int(state.epoch.numpy())
 
-def _history_up_to(out_dir: Path, epoch: int) -> dict[str, list[Any]]:
-    if epoch == 0 or not (out_dir / "history.json").is_file():
-        return {key: [] for key in HISTORY_KEYS}
-    history = load_history(out_dir)
-    keep = sum(1 for e in history.get("epoch", []) if e <= epoch)
-    return {key: list(history.get(key, [None] * keep))[:keep] for key in HISTORY_KEYS}
-
-def _prepare_run_folder(out: Path, resumed_from: int, config: dict[str, Any]) -> dict[str, list[Any]]:
-    """Write config.json; drop history and frames newer than the restored checkpoint."""
-    _atomic_write_json(out / "config.json", config)
-    history = _history_up_to(out, resumed_from)
-    if (out / "history.json").is_file():
-        _atomic_write_json(out / "history.json", history)
-    for frame in (out / "frames").glob("epoch_*.png"):
-        if int(frame.stem.split("_")[1]) > resumed_from:
-            frame.unlink()
-    return history
-
 def _training_data(x_train: Any, y_train: Any, n_train: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     if x_train is None:
         (x_train, loaded), _ = load_mnist()
@@ -521,7 +510,7 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
         _check_config(out, config)
     lock = _lock_run(out, "training")  # a second process training here is refused, naming this one
     manager, resumed_from = restore_or_initialize(state, out)
-    history = _prepare_run_folder(out, resumed_from, config)
+    history = _prepare_run_folder(out, resumed_from, config, HISTORY_KEYS)
     fixed_z, frame_labels = frame_inputs(state.generator, frame_seed)
     if resumed_from == 0:
         save_frame(state.sampler, fixed_z, out / "frames" / "epoch_0000.png", frame_labels)
@@ -553,14 +542,6 @@ def train(out_dir: str | os.PathLike[str] | None = None, *, epochs: int = EPOCHS
     finally:
         _unlock_run(lock)
     return TrainingRun(state, history, out, list(manager.checkpoints), resumed_from)
-
-def _keep_on_interrupt(state: GANState, manager: tf.train.CheckpointManager, out: Path, finished: int) -> None:
-    """Checkpoint the state as the last finished epoch (unless saved) and say in one line what was kept."""
-    if finished and finished not in checkpoint_epochs(out):
-        state.epoch.assign(finished)  # the weights as they are; the next run starts epoch finished + 1
-        manager.save(checkpoint_number=finished)
-    kept = f"checkpoint {finished} is in {out / 'checkpoints'}" if finished else "no epoch had finished yet"
-    print(f"Interrupted: {kept}. Run the same command (or train with the same out_dir) to resume.", flush=True)
 
 def _epoch_line(record: dict[str, Any], epochs: int) -> str:
     """One line of an epoch's figures, as ``train(verbose=2)`` prints it (04_train_dcgan)."""
@@ -704,7 +685,6 @@ def plot_grid(images: Any, rows: int, cols: int, titles: Sequence[str] | None = 
               suptitle: str | None = None, scale: float = 1.0):
     """A matplotlib figure of images in a rows×cols grid with optional per-image titles (01_mnist_data)."""
     import matplotlib.pyplot as plt
-
     images = to_uint8(images)
     _check_grid(images, rows, cols, titles)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1 * scale, rows * 1.2 * scale), squeeze=False)
@@ -721,7 +701,6 @@ def plot_grid(images: Any, rows: int, cols: int, titles: Sequence[str] | None = 
 def plot_history(history: dict[str, list[Any]]):
     """Loss curves, D's beliefs and (when measured) the Fréchet distance per epoch (05_progress_gif)."""
     import matplotlib.pyplot as plt
-
     _check_history(history, ("epoch", "g_loss", "d_loss", "d_real", "d_fake"))
     measured = [(e, f) for e, f in zip(history["epoch"], history.get("frechet", [])) if f is not None]
     fig, axes = plt.subplots(1, 3 if measured else 2, figsize=(16 if measured else 11, 3.6))
@@ -743,6 +722,27 @@ def plot_history(history: dict[str, list[Any]]):
     fig.tight_layout()
     return fig
 
+def live_view(every: int = 1) -> Callable[[int, GANState, dict[str, Any]], None]:
+    """A ``train`` callback redrawing one output area in place: the fixed-z samples and the curves so far (04_train_dcgan)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, display
+    _check_int("every", every)
+    handle, history = display(HTML("<i>The first epoch is running…</i>"), display_id=True), {k: [] for k in HISTORY_KEYS}
+
+    def show(epoch: int, state: GANState, record: dict[str, Any]) -> None:
+        for key, values in history.items():
+            values.append(record.get(key))
+        if epoch % every == 0:  # after the other callbacks, so a Fréchet distance measured this epoch is drawn
+            z, labels = frame_inputs(state.sampler)
+            fig = plot_history(history)
+            fig.subplots_adjust(left=0.22)
+            side = int(np.sqrt(len(z)))
+            samples = fig.add_axes((0.01, 0.12, 0.17, 0.76))
+            samples.imshow(image_grid(generate(state.sampler, z, labels), side, side), cmap="gray")
+            samples.set(title=f"epoch {epoch}", xticks=[], yticks=[])
+            handle.update(fig)
+            plt.close(fig)
+    return show
 
 if __name__ == "__main__":  # python -m gan_helpers ...: the command line lives with the lessons' code
     from gan_extras.cli import run

@@ -1,4 +1,4 @@
-"""The checks every part of the kit shares: arguments, images, labels, files and run records (no lesson teaches them).
+"""The checks every part of the kit shares: arguments, images, labels, files and records (no lesson teaches them).
 
 The core (``gan_helpers``) and each lesson module call these at their public boundary, so a bad
 argument gets one clear error naming it; the lessons' own code stays free of them. A student can
@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import socket
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -75,6 +73,35 @@ def _download_mnist(target: Path) -> Path:
                               "Put a copy there, or set MNIST_NPZ=/path/to/mnist.npz.") from error
     os.replace(fetched, target)
     return target
+
+
+def _mnist_file(path: str | os.PathLike[str] | None, default: Path) -> Path:
+    """The MNIST file to read: ``path``, else $MNIST_NPZ, else ``default`` (downloaded when missing) (01_mnist_data)."""
+    if path is not None:
+        source = Path(path)
+        if not source.is_file():
+            raise FileNotFoundError(f"path: no MNIST file at {source}")
+    elif os.environ.get("MNIST_NPZ"):
+        source = Path(os.environ["MNIST_NPZ"])
+        if not source.is_file():
+            raise FileNotFoundError(f"MNIST_NPZ points to {source}, which does not exist")
+    else:
+        source = default if default.is_file() else _download_mnist(default)
+    return source
+
+
+def check_pair(generator: Any, discriminator: Any) -> int:
+    """The size of z for a generator whose samples the discriminator takes: digits or 2-D points (04_train_dcgan)."""
+    for name, model in (("generator", generator), ("discriminator", discriminator)):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"{name} must be a keras.Model, got {type(model).__name__}")
+    z_shape, out_shape = generator.input_shape, generator.output_shape
+    takes = discriminator.input_shape
+    if not isinstance(z_shape, tuple) or len(z_shape) != 2 or not isinstance(takes, tuple) \
+            or tuple(out_shape)[1:] != takes[1:]:
+        raise ValueError(f"generator must map (batch, latent_dim) to what the discriminator takes, {takes}; "
+                         f"this one maps {z_shape} to {out_shape}")
+    return int(z_shape[1])
 
 
 def _read_mnist_npz(source: Path) -> MnistSplits:
@@ -304,84 +331,3 @@ def _check_loop(epochs: Any, batch_size: Any, checkpoint_every: Any, verbose: An
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise PermissionError(f"out_dir: {out} is not writable")
-
-
-class CheckpointDamaged(ValueError):
-    """The latest checkpoint of a run cannot be restored (04_train_dcgan)."""
-
-
-def _restore_error(latest: str, error: Exception) -> Exception:
-    """A damaged checkpoint (its files cannot be read: fall back) or a readable one of other settings (do not)."""
-    first = str(error).splitlines()[0] if str(error) else type(error).__name__
-    try:
-        reader = tf.train.load_checkpoint(latest)
-        for name in reader.get_variable_to_shape_map():
-            reader.get_tensor(name)  # every tensor reads: the files are whole
-    except (tf.errors.OpError, ValueError, IndexError):
-        return CheckpointDamaged(f"checkpoint {latest} cannot be read (damaged or truncated): {first}. "
-                                 "`python -m gan_helpers train ... --fall-back` sets it aside in "
-                                 "checkpoints/damaged/ and resumes from the one before.")
-    return ValueError(f"checkpoint {latest} is whole but holds models of other settings than these ({first}); "
-                      "nothing was changed. Train with the run's settings (see its config.json), or use another "
-                      "out_dir.")
-
-
-class RunInUse(RuntimeError):
-    """Another live process is training in, or exporting from, this run folder (04_train_dcgan)."""
-
-
-def _lock_holder(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None  # half-written or unreadable: its writer died before it finished
-
-
-#: A run folder locked from another machine (a shared Drive folder) whose files have not changed for this
-#: long is taken to be abandoned (a Colab runtime that was reset): a live run writes a frame every epoch.
-STALE_AFTER_SECONDS = 1_800
-
-
-def _holder_alive(holder: dict[str, Any], folder: Path) -> bool:
-    if holder.get("host") != socket.gethostname():  # its process cannot be checked from here: its writes can
-        written = [p.stat().st_mtime for p in (folder / ".lock", folder / "history.json") if p.exists()]
-        return time.time() - max(written, default=0) < STALE_AFTER_SECONDS
-    if holder.get("pid") == os.getpid():
-        return False  # this process: a run it left (an error in a notebook cell) is its own to continue
-    try:
-        os.kill(int(holder["pid"]), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, KeyError, TypeError, ValueError):
-        return True
-    return True
-
-
-def _lock_run(folder: Path, what: str) -> Path:
-    """Take ``folder/.lock`` for this process, or refuse naming the live process that holds it."""
-    path = Path(folder) / ".lock"
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            holder = _lock_holder(path)
-            if holder is not None and _holder_alive(holder, Path(folder)):
-                raise RunInUse(f"{folder} is in use: {holder.get('what')} by process {holder.get('pid')} on "
-                               f"{holder.get('host')} since {holder.get('since')}. Wait for it to finish or stop "
-                               f"it; if that process is gone (another machine), delete {path}, or wait: a lock whose "
-                               f"run has written nothing for {STALE_AFTER_SECONDS // 60} minutes is taken over") from None
-            path.unlink(missing_ok=True)  # its process has ended: the lock is stale
-            continue
-        with os.fdopen(fd, "w") as file:
-            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "what": what,
-                       "since": time.strftime("%Y-%m-%d %H:%M:%S")}, file)
-        return path
-    raise RunInUse(f"{folder}: could not take {path}; another process keeps taking it")
-
-
-def _unlock_run(path: Path) -> None:
-    """Give the lock back, if this process still holds it."""
-    holder = _lock_holder(path)
-    if holder is not None and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
-        path.unlink(missing_ok=True)
-

@@ -62,7 +62,8 @@ def _with_minibatch_std(discriminator: keras.Model) -> keras.Model:
                                bias_initializer=old.bias_initializer)
     spread = MinibatchStdDev(name="minibatch_std")
     if isinstance(discriminator, keras.Sequential):  # vanilla and DCGAN: Sequential, as before
-        return keras.Sequential([keras.Input(shape=(28, 28, 1), name="image"), *discriminator.layers[:-1],
+        shape, name = tuple(discriminator.input_shape)[1:], discriminator.inputs[0].name  # digits, or 00's points
+        return keras.Sequential([keras.Input(shape=shape, name=name), *discriminator.layers[:-1],
                                  spread, logit], name=discriminator.name)
     return keras.Model(discriminator.inputs, logit(spread(old.input)), name=discriminator.name)
 
@@ -156,7 +157,7 @@ def _gradient_penalty(discriminator: keras.Model, rng: tf.random.Generator, real
 def _dynamics_step(generator: keras.Model, discriminator: keras.Model, g_optimizer: keras.optimizers.Optimizer,
                    d_optimizer: keras.optimizers.Optimizer, rng: tf.random.Generator, g_loss_fn: Callable,
                    label_smoothing: float, d_steps: int, gradient_penalty: float) -> Callable:
-    latent_dim = gh.latent_dim_of(generator)
+    latent_dim = gh.check_pair(generator, discriminator)  # digits (10) or 2-D points (00)
 
     def play(real_images):  # the logits of a real batch and of a fresh batch of fakes
         fake_images = generator(rng.normal([tf.shape(real_images)[0], latent_dim]), training=True)
@@ -285,9 +286,11 @@ DYNAMICS_EXPERIMENTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 def dynamics_settings() -> dict[str, Any]:
-    """Length of each controlled run: full or quick mode (10_training_dynamics)."""
+    """Length of each controlled run: full, class or quick mode (10_training_dynamics)."""
     if gh.quick_mode():
         return {"architecture": "vanilla", "epochs": 2, "n_train": 384, "batch_size": 128, "frechet_n": 256}
+    if gh.class_mode():  # minutes per run, so a class sees each setting's effect; the batch of 04's class mode
+        return {"architecture": "vanilla", "epochs": 3, "n_train": 6_400, "batch_size": 32, "frechet_n": 1_000}
     return {"architecture": "vanilla", "epochs": 10, "n_train": None, "batch_size": 128, "frechet_n": 1_000}
 
 def run_experiments(names: Sequence[str], out_root: str | os.PathLike[str], *, architecture: str = "vanilla",
@@ -321,7 +324,7 @@ def run_experiments(names: Sequence[str], out_root: str | os.PathLike[str], *, a
         run = train_variant(run_dir, architecture=architecture, epochs=epochs, n_train=n_train,
                             batch_size=batch_size, seed=seed, x_train=x_train, checkpoint_every=min(5, epochs),
                             verbose=0 if finished else verbose, callbacks=[measure], **DYNAMICS_EXPERIMENTS[name][1])
-        histories[name] = gh._history_up_to(run_dir, epochs) if finished else run.history
+        histories[name] = gh._history_up_to(run_dir, epochs, gh.HISTORY_KEYS) if finished else run.history
     return histories
 
 def gradient_probe(steps: int = 200, *, g_loss: str = "non_saturating", architecture: str = "vanilla",

@@ -233,7 +233,7 @@ def _export(run_dir: Path, path: Path, config: dict[str, Any], epoch: int | None
             raise ValueError(f"average: {average} checkpoints up to epoch {epoch} asked for, "
                              f"{run_dir} has {len(averaged)}")
         generator = average_generator(run_dir, averaged)  # a model of its own; `last` stays the checkpoint
-    record = _export_record(config, epoch, gh._history_up_to(run_dir, epoch), average, averaged)
+    record = _export_record(config, epoch, gh._history_up_to(run_dir, epoch, gh.HISTORY_KEYS), average, averaged)
     record.update(_evaluations(generator, last if average > 1 else None, n_eval))
     if config.get("ema_decay"):  # the record says what was exported, and what averaging bought
         record["exported_weights"] = f"moving average of G's weights, decay {config['ema_decay']} (10_training_dynamics)"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import gan_helpers as gh
-from gan_extras.checks import builder_record
+from gan_extras.checks import builder_record, check_pair
 from bad_rows_common import MISSING
 
-NO_ARGUMENTS: set[str] = {"CheckpointDamaged", "RunInUse"}  # exception classes
+NO_ARGUMENTS: set[str] = set()
 
 
 def _damaged_config(t):
@@ -20,6 +20,8 @@ ROWS = [
     ("builder_record", lambda t: builder_record({"architecture": "wgan"}), ValueError,
      "config\\['architecture'\\] must be 'vanilla', 'dcgan' or 'conditional'"),
     ("builder_record", lambda t: builder_record(None), TypeError, "config must be a run's settings"),
+    ("check_pair", lambda t: check_pair(gh.build_discriminator(), gh.build_generator()), ValueError,
+     "generator must map"),
     ("load_keras_file", lambda t: gh.load_keras_file(MISSING, "model", "retrain it"), FileNotFoundError,
      "no model at"),
 ]

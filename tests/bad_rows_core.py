@@ -8,11 +8,12 @@ import gan_helpers as gh
 from bad_rows_common import CG, D, G, IMAGES, MISSING
 
 #: Public names that take no argument a user could get wrong.
-NO_ARGUMENTS = {"quick_mode", "data_dir", "outputs_root", "run_settings", "device_report", "build_vanilla_discriminator",
+NO_ARGUMENTS = {"quick_mode", "class_mode", "mode", "data_dir", "outputs_root", "run_settings", "device_report", "build_vanilla_discriminator",
                 "TrainingDiverged", "TrainingRun", "GANState"}
 
 
 ROWS = [
+    ("live_view", lambda t: gh.live_view(every=0), ValueError, "every must be >= 1"),
     ("output_dir", lambda t: gh.output_dir(5), TypeError, "name must be a string"),
     ("set_seed", lambda t: gh.set_seed(-1), ValueError, "seed must be >= 0"),
     ("set_seed", lambda t: gh.set_seed("1"), TypeError, "seed must be an integer"),

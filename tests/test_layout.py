@@ -61,7 +61,7 @@ def test_the_core_imports_no_lesson_module():
     inside_main = {id(n) for block in main_blocks for n in ast.walk(block)}
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in inside_main]
     names = [a.name for n in imports for a in n.names] + [n.module or "" for n in imports if isinstance(n, ast.ImportFrom)]
-    assert not [n for n in names if n.startswith("gan_extras") and n not in ("gan_extras.checks",)], names
+    assert not [n for n in names if n.startswith("gan_extras") and n not in ("gan_extras.checks", "gan_extras.runfolder")], names
 
 
 def test_no_star_imports_and_no_side_effects_on_import():
@@ -96,7 +96,8 @@ def _shown_functions():
 
 ALIASES = {"gh": "gan_helpers", "ev": "gan_extras.evaluation", "lat": "gan_extras.latent", "rp": "gan_extras.reports",
            "cond": "gan_extras.conditional", "aug": "gan_extras.augmentation", "dyn": "gan_extras.dynamics",
-           "speed": "gan_extras.speed", "runs": "gan_extras.runs", "avg": "gan_extras.averaging"}
+           "speed": "gan_extras.speed", "runs": "gan_extras.runs", "avg": "gan_extras.averaging",
+           "g2": "gan_extras.game2d"}
 
 
 def test_what_a_notebook_shows_fits_on_a_slide():
