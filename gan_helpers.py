@@ -325,7 +325,7 @@ def make_optimizer(learning_rate: float = LEARNING_RATE, beta_1: float = BETA_1)
 def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.Optimizer, d_optimizer: keras.Optimizer,
                     rng: tf.random.Generator, g_loss_fn: Callable = generator_loss) -> Callable:
-    """One GAN update: two GradientTapes in one tf.function (04_train_dcgan; 00_gan_2d on points)."""
+    """One GAN update: two GradientTapes in one tf.function (04_train_dcgan, 00_gan_2d)."""
     latent_dim = check_pair(generator, discriminator)  # z's size; G's samples are what D takes
 
     @tf.function
