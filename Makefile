@@ -31,6 +31,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if (3, 11) <= v[:2] <= (3, 13) else f"The kit needs Python 3.11-3.13; $(PYTHON) is {sys.version.split()[0]}. Run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
+	@[ -x $(BIN)/pip ] || $(PYTHON) -m venv --clear $(VENV)  # a set-up interrupted earlier left no pip: start again
 	$(BIN)/pip install --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --disable-pip-version-check --no-deps -e .
 	@if [ "$(GPU)" = "1" ]; then \
