@@ -90,13 +90,17 @@ def new_toy_state(seed: int = 0, g_learning_rate: float = 1e-3, d_learning_rate:
 
 def make_step(state: gh.GANState, g_loss: str = "non_saturating", d_steps: int = 1) -> Callable:
     """The kit's train step for these players: 04's, or 10's with ``d_steps`` D updates per G update (00_gan_2d)."""
-    losses = {"non_saturating": gh.generator_loss, "minimax": gh.minimax_generator_loss}
-    if g_loss not in losses:
-        raise ValueError(f"g_loss must be one of {list(losses)}, got {g_loss!r}")
-    parts = (state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng, losses[g_loss])
+    parts = (state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng, _loss(g_loss))
     if gh._check_int("d_steps", d_steps) == 1:
         return gh.make_train_step(*parts)
     return dyn.make_dynamics_step(*parts, d_steps=d_steps)
+
+
+def _loss(g_loss: str) -> Callable:
+    """G's loss by name: the two of 10's ``dyn.G_LOSSES`` that a discriminator with logits plays."""
+    if g_loss not in ("non_saturating", "minimax"):
+        raise ValueError(f"g_loss must be one of ['non_saturating', 'minimax'], got {g_loss!r}")
+    return dyn.G_LOSSES[g_loss]
 
 
 # --- what to measure -------------------------------------------------------------------------
@@ -129,9 +133,7 @@ def d_surface(discriminator: keras.Model, steps: int = 60) -> np.ndarray:
 
 def g_push(discriminator: keras.Model, points: Any, g_loss: str = "non_saturating") -> np.ndarray:
     """−∂(G's loss)/∂x at each sample: where G's update moves it (its gradient on the sample) (00_gan_2d)."""
-    loss_fn = {"non_saturating": gh.generator_loss, "minimax": gh.minimax_generator_loss}.get(g_loss)
-    if loss_fn is None:
-        raise ValueError(f"g_loss must be 'non_saturating' or 'minimax', got {g_loss!r}")
+    loss_fn = _loss(g_loss)
     x = tf.convert_to_tensor(np.asarray(points, np.float32))
     with tf.GradientTape() as tape:
         tape.watch(x)

@@ -26,7 +26,7 @@ ROWS = [
     ("generated_points", lambda t: g2.generated_points(_game().state, n=0), ValueError, "n must be >= 1"),
     ("d_surface", lambda t: g2.d_surface(g2.build_toy_discriminator(), steps=1), ValueError, "steps must be >= 2"),
     ("g_push", lambda t: g2.g_push(g2.build_toy_discriminator(), np.zeros((3, 2)), "hinge"), ValueError,
-     "g_loss must be 'non_saturating' or 'minimax'"),
+     "g_loss must be one of"),
     ("Game", lambda t: g2.Game("circle"), ValueError, "name must be one of"),
     ("Game", lambda t: g2.Game(batch_size=0), ValueError, "batch_size must be >= 1"),
     ("play", lambda t: g2.play(_game(), steps=0), ValueError, "steps must be >= 1"),
