@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent
 
 def pytest_configure(config) -> None:
     os.environ["GAN_QUICK"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # as the Setup cell: no C++ INFO lines, warnings kept
     os.environ.setdefault("MPLBACKEND", "Agg")
     offline = ROOT.parent / "shared" / "data" / "mnist.npz"
     if "MNIST_NPZ" not in os.environ and offline.is_file():

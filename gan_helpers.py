@@ -15,6 +15,8 @@ import platform
 import shutil
 import sys
 import time
+if __name__ == "__main__":  # the command line: level 1 hides TensorFlow's C++ start-up INFO lines, keeps warnings
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,8 +56,8 @@ QUICK_N_TRAIN = 640
 QUICK_CHECKPOINT_EVERY = 2
 #: Class mode (GAN_CLASS=1): a run a class watches learn within a lesson; 04 explains the small batches.
 CLASS_EPOCHS = 9
-CLASS_N_TRAIN = 8_000
-CLASS_BATCH_SIZE = 32
+CLASS_N_TRAIN = 4_000
+CLASS_BATCH_SIZE = 16
 CLASS_CHECKPOINT_EVERY = 3
 
 def _flag(name: str) -> bool:
@@ -101,9 +103,8 @@ def set_seed(seed: int = 42) -> None:
 
 def device_report() -> str:
     """One line naming the device TensorFlow will train on (every notebook's Setup cell)."""
-    gpus = tf.config.list_physical_devices("GPU")
     versions = f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
-    if gpus:
+    if gpus := tf.config.list_physical_devices("GPU"):
         names = ", ".join(tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus)
         return f"Training on GPU: {names} ({versions})"
     return f"Training on CPU: {os.cpu_count()} cores, {platform.processor() or platform.machine()} ({versions})"
@@ -118,7 +119,6 @@ def show_source(function: Callable[..., Any]) -> None:
         display(Code(source, language="python"))
     except ImportError:  # plain Python: just print it
         print(source)
-
 
 # --- 2. Data: MNIST and tf.data -------------------------------------------------------------------
 
@@ -140,9 +140,7 @@ def to_float(images: np.ndarray) -> np.ndarray:
 def to_uint8(images: Any) -> np.ndarray:
     """Floats in [-1, 1] → uint8 pixels 0..255, shape (n, 28, 28) (01_mnist_data)."""
     images = _check_images("images", images)
-    if images.dtype == np.uint8:
-        return images
-    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return images if images.dtype == np.uint8 else np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 def mean_images_by_digit(images: Any, labels: Any) -> np.ndarray:
     """(10, 28, 28) mean image of each digit 0-9 (zeros where a digit is absent) (01_mnist_data)."""
@@ -166,7 +164,6 @@ def make_dataset(x: np.ndarray, batch_size: int = BATCH_SIZE, *, labels: Any = N
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     # drop_remainder: every batch has the same shape, so the train step is traced once.
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
 
 # --- 3. Models and sampling -----------------------------------------------------------------------
 
@@ -293,7 +290,6 @@ def sample_digits(generator: keras.Model, n: int, seed: int = 0) -> np.ndarray:
     z = latent_vectors(_check_int("n", n), latent_dim_of(generator), seed)
     return to_uint8(generate(generator, z, balanced_labels(generator, n)))
 
-
 # --- 4. Losses and the train step -----------------------------------------------------------------
 
 def _bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -349,7 +345,6 @@ def make_train_step(generator: keras.Model, discriminator: keras.Model,
                 "d_grad_norm": tf.linalg.global_norm(d_grads)}
 
     return train_step
-
 
 # --- 5. The training loop: state, checkpoints, resume, frames, history ----------------------------
 
@@ -427,8 +422,7 @@ def checkpoint_epochs(out_dir: str | os.PathLike[str]) -> list[int]:
     """Epochs at which a run saved a checkpoint, oldest first (05_progress_gif)."""
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"out_dir must be a path to a run folder, got {type(out_dir).__name__}")
-    ckpt_dir = Path(out_dir) / "checkpoints"
-    state = tf.train.get_checkpoint_state(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    state = tf.train.get_checkpoint_state(str(Path(out_dir) / "checkpoints"))  # None when there are none
     return [] if state is None else sorted(int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths)
 
 def restore_or_initialize(state: GANState, out_dir: str | os.PathLike[str]) -> tuple[tf.train.CheckpointManager, int]:
@@ -575,7 +569,6 @@ def load_generator_from_checkpoint(out_dir: str | os.PathLike[str], epoch: int |
                          f"{latent_dim_of(generator)}): {str(error).splitlines()[0]}") from error
     return generator
 
-
 # --- 6. Loaders and pictures: trained generators, grids, frames, the GIF, plots -------------------
 
 PRETRAINED_DIR = PROJECT_ROOT / "data" / "pretrained"
@@ -651,9 +644,16 @@ def save_frame(generator: keras.Model, z: np.ndarray, path: str | os.PathLike[st
     _atomic_write_bytes(Path(path), iio.imwrite("<bytes>", image_grid(images, side, side, scale=3), extension=".png"))
     return Path(path)
 
+def _with_epoch(picture: np.ndarray, epoch: int) -> np.ndarray:
+    """A frame under a band that names its epoch, so a paused GIF says when it is (05_progress_gif)."""
+    from PIL import Image, ImageDraw  # Pillow is imageio's image library
+    band = Image.new("L", (picture.shape[1], 12))
+    ImageDraw.Draw(band).text((2, 0), f"epoch {epoch}", fill=255)
+    return np.concatenate([np.asarray(band), picture if picture.ndim == 2 else picture[..., 0]])
+
 def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str],
              duration_ms: int = 200, hold_last_ms: int = 1_500, last_epoch: int | None = None) -> Path:
-    """Looping GIF of every ``epoch_*.png`` in order (up to ``last_epoch``), written atomically with imageio.v3 (05_progress_gif)."""
+    """Looping GIF of every ``epoch_*.png`` in order (up to ``last_epoch``), each labelled with its epoch, written atomically with imageio.v3 (05_progress_gif)."""
     frames = sorted(Path(frames_dir).glob("epoch_*.png"))
     if last_epoch is not None:
         _check_int("last_epoch", last_epoch, minimum=0)
@@ -661,7 +661,7 @@ def make_gif(frames_dir: str | os.PathLike[str], gif_path: str | os.PathLike[str
     if not frames:
         raise FileNotFoundError(f"frames_dir: no epoch_*.png frames in {frames_dir}")
     _check_int("duration_ms", duration_ms)
-    pictures = [iio.imread(f) for f in frames]
+    pictures = [_with_epoch(iio.imread(f), int(f.stem.split("_")[1])) for f in frames]
     if len({p.shape for p in pictures}) != 1:
         raise ValueError(f"frames in {frames_dir} differ in size ({sorted({p.shape for p in pictures})}); "
                          "a GIF needs one size")
@@ -746,5 +746,4 @@ def live_view(every: int = 1) -> Callable[[int, GANState, dict[str, Any]], None]
 
 if __name__ == "__main__":  # python -m gan_helpers ...: the command line lives with the lessons' code
     from gan_extras.cli import run
-
     sys.exit(run())

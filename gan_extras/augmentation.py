@@ -219,6 +219,10 @@ def summarize_augmentation(rows: Sequence[dict[str, Any]]) -> dict[str, dict[int
     return {c: {n: (float(np.mean(a)), float(np.std(a, ddof=1)) if len(a) > 1 else 0.0, len(a))
                 for n, a in sorted(by_n.items())} for c, by_n in groups.items()}
 
+#: One colour per condition in every plot of 09, whichever conditions a grid has.
+CONDITION_COLOURS = {"real only": "C0", "real + shifts/rotations": "C1", "real + 1× synthetic": "C2",
+                     "real + 4× synthetic": "C3", "real + 10× synthetic": "C4", "synthetic only": "C5"}
+
 def plot_augmentation(rows: Sequence[dict[str, Any]], title: str = "Small classifier on real test digits"):
     """Test accuracy against real images per class, one line per condition, error bars = std over seeds (09_augmentation)."""
     import matplotlib.pyplot as plt
@@ -229,7 +233,8 @@ def plot_augmentation(rows: Sequence[dict[str, Any]], title: str = "Small classi
         ns = list(by_n)
         means, stds = zip(*[(by_n[n][0] * 100, by_n[n][1] * 100) for n in ns])
         style = "--" if condition == "synthetic only" else ":" if "shifts" in condition else "-"
-        ax.errorbar(ns, means, yerr=stds, fmt="o" + style, capsize=3, label=condition)
+        ax.errorbar(ns, means, yerr=stds, fmt="o" + style, capsize=3, label=condition,
+                    color=CONDITION_COLOURS.get(condition, "C7"))
     ax.set(xscale="log", xlabel="real training images per class (n)", ylabel="test accuracy (%)", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

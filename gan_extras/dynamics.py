@@ -21,9 +21,7 @@ import tensorflow as tf
 import gan_helpers as gh
 from gan_extras import evaluation as ev
 
-# ---------------------------------------------------------------------------
-# The minibatch standard deviation (Karras et al., 2018)
-# ---------------------------------------------------------------------------
+# --- The minibatch standard deviation (Karras et al., 2018) ---------------------------------------
 
 # Registered under the old package name, so .keras files saved before the split still load.
 @keras.saving.register_keras_serializable(package="gan_helpers")
@@ -78,9 +76,7 @@ def _check_architecture(architecture: Any) -> str:
                          f"architecture (a conditional run: gan_extras.conditional), got {architecture!r}")
     return architecture
 
-# ---------------------------------------------------------------------------
-# Losses and the learning-rate schedule
-# ---------------------------------------------------------------------------
+# --- Losses and the learning-rate schedule --------------------------------------------------------
 
 def smoothed_discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor, label_smoothing: float) -> tf.Tensor:
     """BCE that pushes D(real) → 1 − label_smoothing and D(fake) → 0: one-sided label smoothing (10_training_dynamics)."""
@@ -120,9 +116,7 @@ def lr_schedule(learning_rate: float, decay_steps: int) -> keras.optimizers.sche
     gh._check_int("decay_steps", decay_steps)
     return keras.optimizers.schedules.PolynomialDecay(learning_rate, decay_steps, end_learning_rate=0.0)
 
-# ---------------------------------------------------------------------------
-# The variant's train step and state
-# ---------------------------------------------------------------------------
+# --- The variant's train step and state -----------------------------------------------------------
 
 def make_dynamics_step(generator: keras.Model, discriminator: keras.Model,
                        g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
@@ -222,9 +216,7 @@ def _new_state(latent_dim: int, learning_rate: float, beta_1: float, seed: int, 
     return gh.new_gan_state(latent_dim, learning_rate, beta_1, seed, generator, discriminator,
                             architecture, optimizers=optimizers)
 
-# ---------------------------------------------------------------------------
-# A run with the switches, in the core's loop
-# ---------------------------------------------------------------------------
+# --- A run with the switches, in the core's loop --------------------------------------------------
 
 #: gh.train's own keyword arguments and defaults (train_variant passes them on).
 _TRAIN_DEFAULTS = {name: p.default for name, p in inspect.signature(gh.train).parameters.items()
@@ -265,9 +257,7 @@ def train_variant(out_dir: str | os.PathLike[str] | None = None, *, g_loss: str 
     return gh.train(out_dir, **{**train_kwargs, "x_train": run["x_train"]}, state=state, step=step,
                     callbacks=callbacks, settings=settings)
 
-# ---------------------------------------------------------------------------
-# The controlled runs of 10_training_dynamics
-# ---------------------------------------------------------------------------
+# --- The controlled runs of 10_training_dynamics --------------------------------------------------
 
 #: One change each against the baseline (the kit's recipe), by name: (what it shows, ``train_variant`` settings).
 DYNAMICS_EXPERIMENTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -290,7 +280,7 @@ def dynamics_settings() -> dict[str, Any]:
     if gh.quick_mode():
         return {"architecture": "vanilla", "epochs": 2, "n_train": 384, "batch_size": 128, "frechet_n": 256}
     if gh.class_mode():  # minutes per run, so a class sees each setting's effect; the batch of 04's class mode
-        return {"architecture": "vanilla", "epochs": 3, "n_train": 6_400, "batch_size": 32, "frechet_n": 1_000}
+        return {"architecture": "vanilla", "epochs": 3, "n_train": 3_200, "batch_size": 16, "frechet_n": 1_000}
     return {"architecture": "vanilla", "epochs": 10, "n_train": None, "batch_size": 128, "frechet_n": 1_000}
 
 def run_experiments(names: Sequence[str], out_root: str | os.PathLike[str], *, architecture: str = "vanilla",
@@ -355,11 +345,15 @@ def _check_histories(histories: Any) -> None:
     if not isinstance(histories, dict) or not histories:
         raise ValueError("histories must be a non-empty dict of name -> history (dyn.run_experiments)")
 
+#: Axis labels in words, with units, for the per-epoch history keys.
+AXIS_LABELS = {"frechet": "Fréchet distance (lower is better)", "d_fake": "D(G(z)), mean probability 'real'",
+               "d_real": "D(x), mean probability 'real'", "seconds": "seconds per epoch", "images_per_second":
+               "images per second", "g_grad_norm": "‖∇ generator loss‖", "d_grad_norm": "‖∇ discriminator loss‖"}
+
 def plot_experiments(histories: dict[str, dict[str, list]], key: str = "frechet", title: str = "",
                      log: bool | None = None, ax: Any = None):
     """One curve per run of a history key against the epoch, e.g. the Fréchet distance (10_training_dynamics)."""
     import matplotlib.pyplot as plt
-
     _check_histories(histories)
     numbers = [k for k in gh.HISTORY_KEYS if k not in ("epoch", "digit_shares")]
     if key not in numbers:
@@ -370,7 +364,8 @@ def plot_experiments(histories: dict[str, dict[str, list]], key: str = "frechet"
         if points:
             ax.plot(*zip(*points), "o-" if i < 10 else "s--", ms=3, label=name)
     log = key == "frechet" if log is None else log
-    ax.set(xlabel="epoch", ylabel=key.replace("_", " ") + (" (log)" if log else ""), title=title or key,
+    label = AXIS_LABELS.get(key, key.replace("_", " "))
+    ax.set(xlabel="epoch", ylabel=label + (", log scale" if log else ""), title=title or label,
            yscale="log" if log else "linear")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
@@ -381,7 +376,6 @@ def plot_experiments(histories: dict[str, dict[str, list]], key: str = "frechet"
 def plot_digit_shares_over_epochs(histories: dict[str, dict[str, list]]):
     """For each run, a heat map of how often each digit is drawn, epoch by epoch: a missing digit is a dark column (10_training_dynamics)."""
     import matplotlib.pyplot as plt
-
     _check_histories(histories)
     fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.4), squeeze=False)
     for ax, (name, h) in zip(axes[0], histories.items()):
@@ -392,6 +386,7 @@ def plot_digit_shares_over_epochs(histories: dict[str, dict[str, list]]):
         epochs, shares = zip(*rows)
         image = ax.imshow(np.array(shares), aspect="auto", cmap="magma", vmin=0, vmax=0.3,
                           extent=(-0.5, 9.5, epochs[-1] + 0.5, epochs[0] - 0.5))
-        ax.set(xticks=range(10), xlabel="digit (as the classifier reads it)", ylabel="epoch", title=name)
+        ax.set(xticks=range(10), xlabel="digit (as the classifier reads it)", ylabel="epoch", title=name,
+               yticks=epochs[:: max(1, len(epochs) // 10)])  # whole epochs: the automatic ticks fall between
     fig.colorbar(image, ax=axes[0].tolist(), label="share of samples (0.1 = fair)")
     return fig

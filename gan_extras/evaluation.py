@@ -74,7 +74,7 @@ def train_classifier(path: str | os.PathLike[str] = CLASSIFIER_PATH, *, epochs: 
                 .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
                 .prefetch(tf.data.AUTOTUNE))
     start = time.perf_counter()
-    model.fit(train_ds, epochs=epochs, verbose=verbose)
+    model.fit(train_ds, epochs=epochs, verbose=verbose, shuffle=False)  # train_ds shuffles itself
     seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(gh.to_float(x_test), y_test.astype(np.int32), batch_size=1000, verbose=0)
     path = Path(path)

@@ -68,3 +68,19 @@ def test_every_cell_has_an_id(path):
     """nbformat 4.5 wants a cell id; without one nbconvert warns on every run (`make run`)."""
     missing = [i for i, c in enumerate(cells(path)) if not c.get("id")]
     assert not missing, f"{path.name}: cells {missing} have no id"
+
+
+@pytest.mark.parametrize("name", ["02_vanilla_gan", "04_train_dcgan", "08_conditional_gan", "10_training_dynamics"])
+def test_class_mode_is_stated_as_it_runs(name, monkeypatch):
+    """Each notebook that trains says at its top how long its class-mode run is, and says it right."""
+    import gan_helpers as gh
+    from gan_extras import dynamics as dyn
+    monkeypatch.delenv("GAN_QUICK", raising=False)
+    monkeypatch.setenv("GAN_CLASS", "1")
+    settings = dyn.dynamics_settings() if name.startswith("10") else gh.run_settings()
+    opening = " ".join(source(next(c for c in cells(ROOT / "notebooks" / f"{name}.ipynb")
+                                   if c["cell_type"] == "markdown")).split())
+    stated = re.search(r"\*\*Class mode\*\* \(`GAN_CLASS=1`.*?(\d+) epochs of ([\d,]+) digits in batches of (\d+)", opening)
+    assert stated, f"{name}: no class-mode sentence at the top"
+    assert [int(g.replace(",", "")) for g in stated.groups()] == \
+        [settings["epochs"], settings["n_train"], settings["batch_size"]], stated.group(0)

@@ -91,6 +91,9 @@ def test_save_frame_writes_fixed_size_png(generator, tmp_path):
 
 # --- make_gif and gif_info ---------------------------------------------------------------
 
+BAND = 12  # rows of the label "epoch N" above each GIF frame
+
+
 def _write_frames(folder, n: int, shape=(62, 62)) -> list[np.ndarray]:
     folder.mkdir(parents=True, exist_ok=True)
     pictures = [np.random.default_rng(i).integers(0, 256, shape, dtype=np.uint8) for i in range(n)]
@@ -108,13 +111,16 @@ def test_make_gif_loops_and_holds_last_frame(tmp_path):
     assert info["frames"] == 5
     assert info["loop"] == 0
     assert info["durations_ms"] == [120, 120, 120, 120, 900]
-    assert tuple(info["shape"][:2]) == (62, 62)
-    # Read back independently with imageio.v3: the frames in epoch order.
+    assert tuple(info["shape"][:2]) == (62 + BAND, 62), "each frame under its epoch band"
+    # Read back independently with imageio.v3: the frames in epoch order, each under its label.
     frames = iio.imread(gif, index=None)
     assert len(frames) == 5
     for i, picture in enumerate(pictures):
         shown = frames[i] if frames[i].ndim == 2 else frames[i][..., 0]
-        assert np.array_equal(shown, picture), i
+        assert np.array_equal(shown[BAND:], picture), i
+        assert shown[:BAND].max() > 200 and (shown[:BAND] == 0).mean() > 0.5, "white text on black"
+    bands = [(f if f.ndim == 2 else f[..., 0])[:BAND] for f in frames]
+    assert len({b.tobytes() for b in bands}) == 5, "every frame names another epoch"
     assert iio.immeta(gif)["loop"] == 0
 
 
@@ -124,7 +130,7 @@ def test_make_gif_orders_frames_by_epoch(tmp_path):
     for epoch, level in [(10, 200), (2, 50), (0, 0)]:  # written out of order
         iio.imwrite(folder / f"epoch_{epoch:04d}.png", np.full((30, 30), level, np.uint8))
     frames = iio.imread(gh.make_gif(folder, tmp_path / "a.gif"), index=None)
-    assert [int(f.reshape(-1)[0]) for f in frames] == [0, 50, 200]
+    assert [int(f[BAND:].reshape(-1)[0]) for f in frames] == [0, 50, 200]
 
 
 def test_make_gif_last_frame_never_shorter(tmp_path):
