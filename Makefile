@@ -49,10 +49,9 @@ run: setup
 	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 	  echo "== $$nb"; \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
-	    --KernelManager.transport=ipc --output-dir $(OUT)/notebooks "$$nb" || exit 1; \
+	    --output-dir $(OUT)/notebooks "$$nb" || exit 1; \
 	done
 	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
-# (transport=ipc: a local kernel over a socket file, so jupyter_client does not warn about unencrypted TCP.)
 
 # The unit tests and the notebooks (nbval, one kernel per notebook) on two pytest-xdist workers, a
 # file per worker at a time; then 05, which reads 04's run from the same outputs folder. Plain
