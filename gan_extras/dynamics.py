@@ -280,7 +280,7 @@ def dynamics_settings() -> dict[str, Any]:
     if gh.quick_mode():
         return {"architecture": "vanilla", "epochs": 2, "n_train": 384, "batch_size": 128, "frechet_n": 256}
     if gh.class_mode():  # minutes per run, so a class sees each setting's effect; the batch of 04's class mode
-        return {"architecture": "vanilla", "epochs": 3, "n_train": 3_200, "batch_size": 16, "frechet_n": 1_000}
+        return {"architecture": "vanilla", "epochs": 3, "n_train": 2_400, "batch_size": 16, "frechet_n": 1_000}
     return {"architecture": "vanilla", "epochs": 10, "n_train": None, "batch_size": 128, "frechet_n": 1_000}
 
 def run_experiments(names: Sequence[str], out_root: str | os.PathLike[str], *, architecture: str = "vanilla",
