@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["cells"]
-
-
-def source(cell: dict) -> str:
-    return "".join(cell["source"])
+from notebook_support import LESSONS as NOTEBOOKS, ROOT, cells, source
 
 
 def test_notebooks_are_numbered_without_gaps():

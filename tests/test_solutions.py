@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["cells"]
-
-
-def source(cell: dict) -> str:
-    return "".join(cell["source"])
+from notebook_support import LESSONS, ROOT, cells, source
 
 
 def exercises(lesson: Path) -> list[str]:
