@@ -226,7 +226,7 @@ def format_augmentation(rows: Sequence[dict[str, Any]], markdown: bool = False) 
     summary = augmentation.summarize_augmentation(rows)
     gh._check_bool("markdown", markdown)
     ns = sorted({n for by_n in summary.values() for n in by_n})
-    cell = lambda m: f"{m[0]:.1%} ± {m[1]:.1%}" if m else "—"  # noqa: E731
+    cell = lambda m: "—" if not m else f"{m[0]:.1%} ± {m[1]:.1%}" if m[2] > 1 else f"{m[0]:.1%} (1 seed)"  # noqa: E731
     body = [[c] + [cell(by_n.get(n)) for n in ns] for c, by_n in summary.items()]
     return _table(["condition"] + [f"n = {n}/class" for n in ns], body, markdown,
                   widths=[None] + [15] * len(ns))

@@ -139,6 +139,8 @@ def test_format_augmentation():
     table = rp.format_augmentation(rows, markdown=True)
     assert table.startswith("| condition | n = 5/class |") and table.count("\n") == 5
     assert rp.format_augmentation(rows).splitlines()[1] == "real only                   50.5% ± 0.7%"
+    one_seed = rp.format_augmentation([r for r in rows if r["seed"] == 0])
+    assert " ".join(one_seed.splitlines()[1].split()) == "real only 50.0% (1 seed)", "no spread for a single seed"
 
 
 def test_format_experiments():
