@@ -226,7 +226,12 @@ def format_augmentation(rows: Sequence[dict[str, Any]], markdown: bool = False) 
     summary = augmentation.summarize_augmentation(rows)
     gh._check_bool("markdown", markdown)
     ns = sorted({n for by_n in summary.values() for n in by_n})
-    cell = lambda m: "—" if not m else f"{m[0]:.1%} ± {m[1]:.1%}" if m[2] > 1 else f"{m[0]:.1%} (1 seed)"  # noqa: E731
+
+    def cell(m: tuple[float, float, int] | None) -> str:  # mean ± std over seeds; one seed has no spread
+        if not m:
+            return "—"
+        return f"{m[0]:.1%} ± {m[1]:.1%}" if m[2] > 1 else f"{m[0]:.1%} (1 seed)"
+
     body = [[c] + [cell(by_n.get(n)) for n in ns] for c, by_n in summary.items()]
     return _table(["condition"] + [f"n = {n}/class" for n in ns], body, markdown,
                   widths=[None] + [15] * len(ns))

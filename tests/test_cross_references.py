@@ -8,14 +8,14 @@ notebooks does teach it (its text says the term).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from notebook_support import LESSONS, ROOT, cells, source
+
+NOTEBOOKS = LESSONS
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 #: A term, and the number of the notebook whose lesson teaches it (matched case-insensitively, "-" as " ").
@@ -43,7 +43,7 @@ CLAUSE_END = re.compile(r"[.;:!?]\s|\n\n|[()]")
 
 
 def markdown(path: Path) -> list[str]:
-    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown"]
+    return [source(c) for c in cells(path) if c["cell_type"] == "markdown"]
 
 
 def references(text: str) -> list[tuple[str, str, str]]:
