@@ -1,8 +1,8 @@
 """The small core of the GAN teaching kit: what notebooks 01-05 teach and every later one reuses.
 
 Sections follow the teaching order; each docstring names the notebook that teaches it. Later lessons keep
-their code in ``gan_extras/``, one module per lesson, which this file never imports; it shares only the
-argument and file checks of ``gan_extras/checks.py`` (README, "Layout"). Importing it has no side effects.
+their code in ``gan_extras/``, one module per lesson, which this file never imports but for the checks of
+``checks.py`` and the quiet start-up of ``quiet.py`` (README, "Layout"). Importing it only loads TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import imageio.v3 as iio
-import keras
 import numpy as np
-import tensorflow as tf
-
+from gan_extras.quiet import notices_hidden, quiet_tensorflow  # TensorFlow's C++ notices (README, "Quiet output")
+with notices_hidden():  # TensorFlow loads here; its oneDNN start-up notice is dropped, all else still shows
+    import keras
+    import tensorflow as tf
 from gan_extras.checks import (  # argument, file and record checks, shared with every lesson module
     MNIST_SHA256, MNIST_URL, SPEED_SETTINGS, MnistSplits, _atomic_write_bytes, _atomic_write_json, _check_bool,
     _check_config, _check_generator_file, _check_grid, _check_history, _check_images, _check_int, _check_loop,

@@ -277,6 +277,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in words or os.environ.get("GAN_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
     words = [w for w in words if w != "--debug"]
+    gh.quiet_tensorflow()  # no "remapper failed" line from every training graph (gan_extras/quiet.py)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return main(words)

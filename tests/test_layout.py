@@ -4,7 +4,7 @@
 - no function over 60 lines (the training loop, ``gh.train``, over 80);
 - every function a notebook displays with ``show_source`` at most 40 lines of at most 100 characters;
 - the core imports nothing from the lesson modules outside its ``__main__`` block (checked with ``ast``),
-  only the shared checks of ``gan_extras/checks.py``;
+  only the shared checks of ``gan_extras/checks.py`` and the quiet start-up of ``quiet.py``;
 - each notebook imports the lesson modules it uses by name, never with a star.
 """
 
@@ -61,7 +61,7 @@ def test_the_core_imports_no_lesson_module():
     inside_main = {id(n) for block in main_blocks for n in ast.walk(block)}
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in inside_main]
     names = [a.name for n in imports for a in n.names] + [n.module or "" for n in imports if isinstance(n, ast.ImportFrom)]
-    assert not [n for n in names if n.startswith("gan_extras") and n not in ("gan_extras.checks", "gan_extras.runfolder")], names
+    assert not [n for n in names if n.startswith("gan_extras") and n not in ("gan_extras.checks", "gan_extras.runfolder", "gan_extras.quiet")], names
 
 
 def test_no_star_imports_and_no_side_effects_on_import():
