@@ -165,7 +165,7 @@ def _dynamics_step(generator: keras.Model, discriminator: keras.Model, g_optimiz
 
     @tf.function
     def train_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
-        for _ in range(d_steps - 1):  # extra discriminator-only updates (unrolled when traced)
+        for _ in tf.range(d_steps - 1) if d_steps > 1 else ():  # extra D-only updates: a graph loop, traced once
             with tf.GradientTape() as d_tape:
                 d_loss = d_loss_of(real_images, *play(real_images))
             d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
