@@ -54,16 +54,11 @@ run: setup
 	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
 
 # The unit tests and the notebooks (nbval, one kernel per notebook) on two pytest-xdist workers, a
-# file per worker at a time, the longest files first (measured: 40-80 s each) so that both workers
-# finish together; then 05, which reads 04's run from the same outputs folder. Plain `pytest` runs
-# the same tests in one process, in order.
-LONGEST_TESTS := notebooks/10_training_dynamics.ipynb tests/test_colab.py tests/test_faults.py \
-  tests/test_speed_settings.py tests/test_dynamics.py notebooks/00_gan_2d.ipynb tests/test_nothing_lost.py \
-  notebooks/08_conditional_gan.ipynb notebooks/04_train_dcgan.ipynb tests/test_runs.py
+# file per worker at a time; then 05, which reads 04's run from the same outputs folder. Plain
+# `pytest` runs the same tests in one process, in order.
 test: setup
 	@out=$$(mktemp -d); rc=0; export GAN_OUTPUTS=$$out; \
-	  $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=notebooks/05_progress_gif.ipynb \
-	    $(LONGEST_TESTS) tests notebooks || rc=1; \
+	  $(BIN)/python -m pytest -n 2 --dist loadfile --ignore=notebooks/05_progress_gif.ipynb tests notebooks || rc=1; \
 	  $(BIN)/python -m pytest notebooks/05_progress_gif.ipynb || rc=1; rm -rf $$out; exit $$rc
 
 # The worked solutions of every exercise (solutions/, quick mode, nbval), kept out of `make test`
