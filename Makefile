@@ -54,18 +54,15 @@ run: setup
 	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
 
 # The unit tests and the notebooks (nbval, one kernel per notebook) on two pytest-xdist workers, a
-# file per worker at a time; then 05, which reads 04's run from the same outputs folder. Plain
-# `pytest` runs the same tests in one process, in order.
+# file per worker at a time (conftest.py: 05 follows 04 on the same worker, as it reads 04's run).
+# Plain `pytest` runs the same tests in one process, in order.
 test: setup
-	@out=$$(mktemp -d); rc=0; export GAN_OUTPUTS=$$out; \
-	  $(BIN)/python -m pytest -n 2 --dist loadfile --ignore=notebooks/05_progress_gif.ipynb tests notebooks || rc=1; \
-	  $(BIN)/python -m pytest notebooks/05_progress_gif.ipynb || rc=1; rm -rf $$out; exit $$rc
+	@$(BIN)/python -m pytest -n 2 --dist loadfile tests notebooks
 
 # The worked solutions of every exercise (solutions/, quick mode, nbval), kept out of `make test`
 # so that it stays within 8 minutes; CI (.ci/run) runs both.
 test-solutions: setup
-	@out=$$(mktemp -d); export GAN_OUTPUTS=$$out; \
-	  $(BIN)/python -m pytest -n 2 --dist loadfile solutions; rc=$$?; rm -rf $$out; exit $$rc
+	@$(BIN)/python -m pytest -n 2 --dist loadfile solutions
 
 bench: setup           ## every benchmark script in benchmarks/ (prints figures, asserts nothing)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done

@@ -5,7 +5,9 @@
 - MNIST_NPZ defaults to the offline copy in ../shared/data when it exists.
 - TensorFlow's C++ start-up lines go to stderr in a Jupyter kernel; nbval is
   told not to compare stderr (it still fails a notebook on any exception).
-- ``make test`` shares one GAN_OUTPUTS folder between its two pytest runs, so 05 reads 04's run.
+- Under ``make test`` (pytest-xdist, ``--dist loadfile``) each file stays on one worker, and 05 runs
+  right after 04 on 04's worker, so it reads the run 04 just wrote. (``--dist loadgroup`` with marks
+  would say this more simply, but pytest 9.2 makes pytest-xdist 3.8 ignore the marks: xdist#1386.)
 """
 
 from __future__ import annotations
@@ -43,3 +45,22 @@ def pytest_collectstart(collector) -> None:
     if getattr(collector, "skip_compare", None) is not None:
         collector.skip_compare = tuple(collector.skip_compare) + ("stderr",)
 
+
+
+
+#: Files that run one after the other on one worker, as if one file: 05 reads the run 04 writes.
+RUN_TOGETHER = {"notebooks/05_progress_gif.ipynb": "notebooks/04_train_dcgan.ipynb"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with 05 queued right after 04 on 04's worker (pytest-xdist's own hook)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesWithFollowers(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return RUN_TOGETHER.get(scope, scope)
+
+    return FilesWithFollowers(config, log)

@@ -263,8 +263,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return COMMANDS[args.command][2](args)
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # the training loop checkpoints and says what it kept
+#: The kit's own files: a stop is raised only while Python runs one of these (see _Stop).
+_KIT_CODE = (os.path.abspath(gh.__file__), os.path.dirname(os.path.abspath(__file__)) + os.sep)
+
+
+class _Stop:
+    """SIGTERM and Ctrl-C as a KeyboardInterrupt raised in the kit's own code, never half-way through a library's (04_train_dcgan).
+
+    An exception raised inside a library can leave it half done: imageio, stopped while it encodes a
+    PNG, turns the interrupt into a ValueError (the loop would not checkpoint), and TensorFlow, stopped
+    inside its C++ ``Flatten``, raises a SystemError ("returned a result with an exception set").
+    So the first signal is held and looked at again every 10 ms (SIGALRM) until Python is back in
+    ``gan_helpers.py`` or ``gan_extras/``, where the loop's ``except KeyboardInterrupt`` keeps the last
+    finished epoch. A second signal while one is held stops at once, wherever Python is.
+    """
+
+    def __init__(self) -> None:
+        self.held: int | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if signum != signal.SIGALRM:
+            if self.held is not None:
+                raise KeyboardInterrupt(f"signal {signum}, twice")
+            self.held = signum
+        if self.held is None:
+            return
+        if frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_KIT_CODE):
+            signum, self.held = self.held, None
+            raise KeyboardInterrupt(f"signal {signum}")  # the training loop checkpoints and says what it kept
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -278,7 +305,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in words or os.environ.get("GAN_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
     words = [w for w in words if w != "--debug"]
     gh.quiet_tensorflow()  # no "remapper failed" line from every training graph (gan_extras/quiet.py)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    stop = _Stop()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
     try:
         return main(words)
     except KeyboardInterrupt:
@@ -293,5 +321,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {message}\n(run again with --debug for the traceback)", file=sys.stderr)
         return 2
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 

@@ -42,6 +42,10 @@ def _prepare_run_folder(out: Path, resumed_from: int, config: dict[str, Any],
 
 def _keep_on_interrupt(state: Any, manager: tf.train.CheckpointManager, out: Path, finished: int) -> None:
     """Checkpoint the state as the last finished epoch (unless saved) and say in one line what was kept."""
+    try:  # stopped just after history.json took an epoch in: that epoch is finished too
+        finished = max([finished, *json.loads((out / "history.json").read_text()).get("epoch", [])])
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
     if finished and finished not in [int(p.rsplit("-", 1)[1]) for p in manager.checkpoints]:
         state.epoch.assign(finished)  # the weights as they are; the next run starts epoch finished + 1
         manager.save(checkpoint_number=finished)
