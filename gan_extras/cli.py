@@ -265,6 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: The kit's own files: a stop is raised only while Python runs one of these (see _Stop).
 _KIT_CODE = (os.path.abspath(gh.__file__), os.path.dirname(os.path.abspath(__file__)) + os.sep)
+_ALARM = getattr(signal, "SIGALRM", None)  # None on Windows: there a stop is raised where it lands
 
 
 class _Stop:
@@ -282,13 +283,13 @@ class _Stop:
         self.held: int | None = None
 
     def __call__(self, signum: int, frame: Any) -> None:
-        if signum != signal.SIGALRM:
+        if signum != _ALARM:
             if self.held is not None:
                 raise KeyboardInterrupt(f"signal {signum}, twice")
             self.held = signum
         if self.held is None:
             return
-        if frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_KIT_CODE):
+        if _ALARM is None or frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_KIT_CODE):
             signum, self.held = self.held, None
             raise KeyboardInterrupt(f"signal {signum}")  # the training loop checkpoints and says what it kept
         signal.setitimer(signal.ITIMER_REAL, 0.01)
@@ -306,7 +307,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     words = [w for w in words if w != "--debug"]
     gh.quiet_tensorflow()  # no "remapper failed" line from every training graph (gan_extras/quiet.py)
     stop = _Stop()
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, _ALARM) if sig is not None}
     try:
         return main(words)
     except KeyboardInterrupt:
@@ -321,7 +322,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {message}\n(run again with --debug for the traceback)", file=sys.stderr)
         return 2
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        if _ALARM is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -25,6 +25,7 @@ def main(architecture: str) -> None:
     """Train ``architecture`` ("dcgan" or "conditional") to its EPOCHS, resuming where it stopped."""
     if architecture not in EPOCHS:
         raise SystemExit(f"usage: train.py {{{'|'.join(EPOCHS)}}}, got {architecture!r}")
+    gh.quiet_tensorflow()  # no "remapper failed" line in the log (gan_extras/quiet.py)
     out = Path(__file__).resolve().parent / architecture
     (x_train, y_train), _ = gh.load_mnist()
     compare = avg.comparison_callback(x_train[:1_000], n=1_000, every=1, path=out / "comparison.json")
