@@ -146,8 +146,8 @@ def test_frechet_callback_measures_into_the_checkpointed_history(tmp_path, mnist
     x = x_train[:256]
 
     def fit():  # what old gh.train(frechet_every=2, frechet_n=64) did, as a callback
-        return gh.train(tmp_path, epochs=3, batch_size=64, checkpoint_every=2, x_train=x, verbose=0,
-                        callbacks=[ev.frechet_callback(x, n=64, every=2, epochs=3)])
+        return gh.train(tmp_path, architecture="vanilla", epochs=3, batch_size=64, checkpoint_every=2, x_train=x,
+                        verbose=0, callbacks=[ev.frechet_callback(x, n=64, every=2, epochs=3)])
 
     run = fit()
     measured = run.history["frechet"]
