@@ -46,8 +46,6 @@ def pytest_collectstart(collector) -> None:
         collector.skip_compare = tuple(collector.skip_compare) + ("stderr",)
 
 
-
-
 #: Files that run one after the other on one worker, as if one file: 05 reads the run 04 writes.
 RUN_TOGETHER = {"notebooks/05_progress_gif.ipynb": "notebooks/04_train_dcgan.ipynb"}
 
