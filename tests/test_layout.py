@@ -120,3 +120,12 @@ def test_notebooks_import_lesson_modules_by_name(path):
     imported = {a or b for a, b in imported}
     assert used <= imported, f"{path.name} uses {sorted(used - imported)} without importing them"
     assert "import *" not in code
+
+
+def test_the_test_schedule_names_files_that_exist():
+    """conftest.py orders ``make test``'s files longest first by name: a renamed file must be renamed there too."""
+    import conftest
+    missing = [name for name in [*conftest.SECONDS, *conftest.RUN_TOGETHER, *conftest.RUN_TOGETHER.values()]
+               if not (ROOT / name).is_file()]
+    assert not missing, f"conftest.py names files that are not in the kit: {missing}"
+    assert "notebooks/05_progress_gif.ipynb" not in conftest.SECONDS, "05 runs after 04, as part of 04's unit"
