@@ -54,7 +54,7 @@ run: setup
 	@echo "Executed notebooks, checkpoints, frames and the GIF are in $(OUT)/"
 
 # The unit tests and the notebooks (nbval, one kernel per notebook) on two pytest-xdist workers, a
-# file per worker at a time (conftest.py: 05 follows 04 on the same worker, as it reads 04's run).
+# file per worker at a time, longest first (conftest.py: 05 follows 04 on the same worker, as it reads 04's run).
 # Plain `pytest` runs the same tests in one process, in order.
 test: setup
 	@$(BIN)/python -m pytest -n 2 --dist loadfile tests notebooks
