@@ -212,17 +212,18 @@ def export_generator(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     gh._check_bool("replace_shipped", replace_shipped)
     config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
     path = _export_path(path, config.get("architecture", "dcgan"), replace_shipped)  # before any evaluation
+    earlier = _earlier_exports(path.with_suffix(".json"))
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run_dir: no run folder at {run_dir}")
     lock = gh._lock_run(run_dir, "export")  # not while another process trains there
     try:
-        return _export(run_dir, path, config, epoch, n_eval, average)
+        return _export(run_dir, path, config, epoch, n_eval, average, earlier)
     finally:
         gh._unlock_run(lock)
 
 
 def _export(run_dir: Path, path: Path, config: dict[str, Any], epoch: int | None, n_eval: int,
-            average: int) -> dict[str, Any]:
+            average: int, earlier: list[dict[str, Any]]) -> dict[str, Any]:
     """export_generator's work, with the run folder locked."""
     saved = gh.checkpoint_epochs(run_dir)
     epoch = epoch if epoch is not None else (saved[-1] if saved else None)
@@ -238,8 +239,23 @@ def _export(run_dir: Path, path: Path, config: dict[str, Any], epoch: int | None
     if config.get("ema_decay"):  # the record says what was exported, and what averaging bought
         record["exported_weights"] = f"moving average of G's weights, decay {config['ema_decay']} (10_training_dynamics)"
         record["without_averaging_evaluation"] = ev.evaluate_generator(_own_weights(run_dir, epoch, config), n_eval)
+    record["earlier_exports"] = earlier  # what the replaced record said, for comparison
     _write_export(generator, record, path, run_dir / "frames", epoch)
     return {**record, "path": str(path)}
+
+
+def _earlier_exports(record_path: Path) -> list[dict[str, Any]]:
+    """The figures of the records an export replaces, oldest first, kept in the new record for comparison."""
+    if not record_path.is_file():
+        return []
+    try:
+        old = json.loads(record_path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"path: the record {record_path} that this export would replace cannot be read "
+                         f"({error}); move it aside first, so that its figures are not lost") from error
+    kept = ("exported", "epochs", "settings", "trained_with", "exported_weights", "weights_averaged_over_epochs",
+            "evaluation", "conditional_evaluation", "without_averaging_evaluation")
+    return [*old.get("earlier_exports", []), {key: old[key] for key in kept if key in old}]
 
 
 def _export_path(path: str | os.PathLike[str] | None, architecture: str, replace_shipped: bool) -> Path:

@@ -45,4 +45,7 @@ ROWS = [
      "replace_shipped must be"),
     ("export_generator", lambda t: runs.export_generator(MISSING, t / "g.png"), ValueError,
      "path: an exported generator is a .keras file"),
+    ("export_generator",  # a record it would replace that cannot be read: its figures would be lost
+     lambda t: (t / "g.json").write_text("{not json") and runs.export_generator(MISSING, t / "g.keras"),
+     ValueError, "path: the record .* cannot be read"),
 ]

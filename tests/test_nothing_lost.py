@@ -203,6 +203,10 @@ def test_a_failed_export_leaves_the_previous_export_whole(tmp_path, x_train, mon
     assert {p.name: _digest(p) for p in files} == before, "model, record and GIF stay the epoch-1 export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.json", "mine.keras", "mine_progress.gif", "run"]
     assert first["epochs"] == 1
+    monkeypatch.undo()
+    second = runs.export_generator(tmp_path / "run", target, epoch=2, n_eval=16)
+    assert [e["epochs"] for e in second["earlier_exports"]] == [1], "the replaced record's figures are kept"
+    assert second["earlier_exports"][0]["evaluation"] == json.loads(json.dumps(first["evaluation"]))
     CASES["exports kept whole"] += 1
 
 
