@@ -6,8 +6,9 @@
 - TensorFlow's C++ start-up lines go to stderr in a Jupyter kernel; nbval is
   told not to compare stderr (it still fails a notebook on any exception).
 - Under ``make test`` (pytest-xdist, ``--dist loadfile``) each file stays on one worker, the longest
-  files go first, and 05 runs right after 04 on 04's worker, so it reads the run 04 just wrote. (``--dist loadgroup`` with marks
-  would say this more simply, but pytest 9.2 makes pytest-xdist 3.8 ignore the marks: xdist#1386.)
+  files go first, and 05 runs right after 04 on 04's worker, so it reads the run 04 just wrote.
+  (``--dist loadgroup`` with marks would say this more simply, but pytest 9.2 makes pytest-xdist 3.8
+  ignore the marks: xdist#1386.)
 """
 
 from __future__ import annotations
@@ -73,9 +74,11 @@ def pytest_xdist_make_scheduler(config, log):
             return RUN_TOGETHER.get(scope, scope)
 
         def _assign_work_unit(self, node) -> None:
-            longest_first = sorted(self.workqueue.items(), key=lambda unit: -SECONDS.get(unit[0], 0))
-            self.workqueue.clear()
-            self.workqueue.update(longest_first)
+            if not getattr(self, "_longest_first", False):  # the queue is complete at the first assignment
+                queue = sorted(self.workqueue.items(), key=lambda unit: -SECONDS.get(unit[0], 0))
+                self.workqueue.clear()
+                self.workqueue.update(queue)
+                self._longest_first = True
             super()._assign_work_unit(node)
 
     return FilesWithFollowers(config, log)
