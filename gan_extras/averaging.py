@@ -91,6 +91,44 @@ def make_averaging_step(step: Callable, state: AveragedState) -> Callable:
     return averaging_step
 
 
+def cool_down_schedule(learning_rate: float, hold_steps: int, cool_steps: int) -> "CoolDown":
+    """The learning rate held for ``hold_steps`` optimizer steps, then falling linearly to 0 over ``cool_steps`` (10_training_dynamics)."""
+    gh._check_rate("learning_rate", learning_rate, 1e-12, 1)
+    return CoolDown(learning_rate, gh._check_int("hold_steps", hold_steps, minimum=0),
+                    gh._check_int("cool_steps", cool_steps))
+
+
+class CoolDown(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant, then a straight line to 0, as in CycleGAN's last epochs: a function of the step count (10_training_dynamics)."""
+
+    def __init__(self, learning_rate: float, hold_steps: int, cool_steps: int) -> None:
+        self.learning_rate, self.hold_steps, self.cool_steps = learning_rate, hold_steps, cool_steps
+
+    def __call__(self, step: Any) -> tf.Tensor:
+        left = 1.0 - (tf.cast(step, tf.float32) - self.hold_steps) / self.cool_steps  # > 1 while held
+        return self.learning_rate * tf.clip_by_value(left, 0.0, 1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"learning_rate": self.learning_rate, "hold_steps": self.hold_steps, "cool_steps": self.cool_steps}
+
+
+def make_cool_down_step(step: Callable, state: gh.GANState, schedule: CoolDown) -> Callable:
+    """Set both learning rates from ``schedule`` at G's step count, then run ``step`` (10_training_dynamics)."""
+    if not isinstance(schedule, CoolDown):
+        raise TypeError(f"schedule must come from cool_down_schedule(...), got {type(schedule).__name__}")
+    optimizers = (state.g_optimizer, state.d_optimizer)  # their rates are checkpointed variables: a resumed
+    steps_done = state.g_optimizer.iterations            # run takes up the line exactly where it stopped
+
+    @tf.function
+    def cool_down_step(*batch: tf.Tensor) -> dict[str, tf.Tensor]:
+        rate = schedule(steps_done)
+        for optimizer in optimizers:
+            optimizer.learning_rate.assign(rate)
+        return step(*batch)
+
+    return cool_down_step
+
+
 def new_averaged_state(architecture: str = "dcgan", decay: float = EMA_DECAY, **state_kwargs: Any) -> AveragedState:
     """A fresh pair of ``architecture`` ("vanilla", "dcgan" or 08's "conditional") with an average of G (10_training_dynamics)."""
     if architecture == "conditional":
@@ -104,22 +142,39 @@ def train_averaged(out_dir: str | os.PathLike[str] | None = None, *, decay: floa
                    architecture: str = "dcgan", epochs: int = gh.EPOCHS, learning_rate: float = gh.LEARNING_RATE,
                    beta_1: float = gh.BETA_1, latent_dim: int = gh.LATENT_DIM, seed: int = 0,
                    kernel_size: int = gh.KERNEL_SIZE, projection_channels: int = gh.PROJECTION_CHANNELS,
-                   callbacks: Sequence[Callable] = (), **train_kwargs: Any) -> gh.TrainingRun:
+                   cool_down_epochs: int = 0, callbacks: Sequence[Callable] = (),
+                   **train_kwargs: Any) -> gh.TrainingRun:
     """Train (or resume) a run whose frames and checkpoints carry G's moving average, with the core loop (10_training_dynamics).
 
-    The rest of ``train_kwargs`` are ``gh.train``'s; config.json records ``ema_decay``, so a run
-    resumes only with the same decay, and the average continues exactly where it stopped.
+    The rest of ``train_kwargs`` are ``gh.train``'s; config.json records ``ema_decay`` (and
+    ``cool_down_epochs``: over that many last epochs of ``epochs`` both learning rates fall linearly
+    to 0), so a run resumes only with the same settings, and the average continues exactly.
     """
+    if gh._check_int("cool_down_epochs", cool_down_epochs, minimum=0) >= gh._check_int("epochs", epochs):
+        raise ValueError(f"cool_down_epochs must be fewer than epochs ({epochs}), got {cool_down_epochs}")
     size = {} if architecture == "vanilla" else {"kernel_size": kernel_size, "projection_channels": projection_channels}
     state = new_averaged_state(architecture, decay, latent_dim=latent_dim, learning_rate=learning_rate,
                                beta_1=beta_1, seed=seed, **size)
     make_step = cond.make_conditional_step if architecture == "conditional" else gh.make_train_step
     step = make_averaging_step(make_step(state.generator, state.discriminator, state.g_optimizer,
                                          state.d_optimizer, state.rng), state)
+    if cool_down_epochs:
+        steps = _steps_per_epoch(train_kwargs)
+        schedule = cool_down_schedule(learning_rate, (epochs - cool_down_epochs) * steps, cool_down_epochs * steps)
+        step = make_cool_down_step(step, state, schedule)
+    settings = {"ema_decay": state.decay, **({"cool_down_epochs": cool_down_epochs} if cool_down_epochs else {})}
     return gh.train(out_dir if out_dir is not None else gh.output_dir(f"{architecture}_averaged"), epochs=epochs,
                     learning_rate=learning_rate, beta_1=beta_1, latent_dim=latent_dim, seed=seed,
                     architecture=architecture, **size, state=state, step=step, callbacks=callbacks,
-                    settings={"ema_decay": state.decay}, **train_kwargs)
+                    settings=settings, **train_kwargs)
+
+
+def _steps_per_epoch(train_kwargs: dict[str, Any]) -> int:
+    """How many steps gh.train will run per epoch with these arguments (full batches of its training images)."""
+    x_train, n_train = train_kwargs.get("x_train"), train_kwargs.get("n_train")
+    n = len(x_train) if x_train is not None else len(gh.load_mnist()[0][0])
+    n = n if n_train is None else min(n, gh._check_int("n_train", n_train))
+    return max(1, n // gh._check_int("batch_size", train_kwargs.get("batch_size", gh.BATCH_SIZE)))
 
 
 def load_averaged_generator(out_dir: str | os.PathLike[str], epoch: int | None = None) -> keras.Model:

@@ -60,6 +60,8 @@ def _train_flags() -> list[Flag]:
         _flag("--ema-decay", type=float, default=0.0,
               help="keep a moving average of G's weights with this decay (e.g. 0.999); frames, evaluations "
                    "and export use it (0: off)"),
+        _flag("--cool-down-epochs", type=int, default=0,
+              help="with --ema-decay: over the last N epochs both learning rates fall linearly to 0"),
         _flag("--kernel-size", type=int, default=gh.KERNEL_SIZE,
               help="convolution kernel of the DCGAN pairs (5: the TensorFlow tutorial's)"),
         _flag("--projection-channels", type=int, default=gh.PROJECTION_CHANNELS,

@@ -51,7 +51,7 @@ def _changed(switches: dict[str, Any], neutral: dict[str, Any]) -> dict[str, Any
 
 
 def _trainer(architecture: str, dynamics: dict[str, Any], fast: dict[str, Any],
-             ema_decay: float = 0.0) -> Callable[..., gh.TrainingRun]:
+             ema_decay: float = 0.0, cool_down_epochs: int = 0) -> Callable[..., gh.TrainingRun]:
     """The lesson's train function for these switches, as ``trainer(out_dir, callbacks=, **train_kwargs)``."""
     dynamics_set, speed_set = _changed(dynamics, DYNAMICS_SWITCHES), _changed(fast, SPEED_SWITCHES)
     if fast["precision"] == "float32":  # what a dynamics run computes in anyway: composes
@@ -60,7 +60,11 @@ def _trainer(architecture: str, dynamics: dict[str, Any], fast: dict[str, Any],
         if dynamics_set or speed_set:
             raise ValueError(f"ema_decay (weight averaging, 10_training_dynamics) cannot be combined with the "
                              f"switches {dynamics_set or speed_set}; train with the core step and averaging alone")
-        return lambda out, **kw: avg.train_averaged(out, decay=ema_decay, architecture=architecture, **kw)
+        return lambda out, **kw: avg.train_averaged(out, decay=ema_decay, architecture=architecture,
+                                                    cool_down_epochs=cool_down_epochs, **kw)
+    if cool_down_epochs:
+        raise ValueError(f"cool_down_epochs ({cool_down_epochs}) is part of weight averaging (10_training_dynamics): "
+                         "give ema_decay too (e.g. 0.999), or lr_decay=True for 10's whole-run decay")
     if dynamics_set and speed_set:
         raise ValueError(f"the dynamics switches {dynamics_set} (10_training_dynamics) and the speed switches "
                          f"{speed_set} (11_training_faster) cannot be combined in one run; train with one kind")
@@ -79,14 +83,16 @@ def train_run(out_dir: str | os.PathLike[str] | None = None, *, architecture: st
               g_loss: str = "non_saturating", label_smoothing: float = 0.0, lr_decay: bool = False,
               d_steps: int = 1, minibatch_std: bool = False, precision: str = "auto",
               strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
-              ema_decay: float = 0.0, frechet_every: int = 0, frechet_n: int = 1_000, fall_back: bool = False,
+              ema_decay: float = 0.0, cool_down_epochs: int = 0, frechet_every: int = 0, frechet_n: int = 1_000,
+              fall_back: bool = False,
               **train_kwargs: Any) -> gh.TrainingRun:
     """Train (or resume) a run with every switch of the command line, by the lesson that teaches them (04_train_dcgan).
 
     ``architecture`` "conditional" trains 08's pair; a dynamics switch (``g_loss``, ``label_smoothing``,
     ``lr_decay``, ``d_steps``, ``minibatch_std``) 10's variant; otherwise 11's ``speed.train_fast``
     (``precision``, ``strategy``, ``jit_compile``); ``ema_decay`` > 0 keeps a moving average of G's
-    weights (``averaging.train_averaged``, 10) for any architecture. ``frechet_every`` > 0 measures the Fréchet distance of
+    weights (``averaging.train_averaged``, 10) for any architecture, its last ``cool_down_epochs`` with
+    the learning rates falling to 0. ``frechet_every`` > 0 measures the Fréchet distance of
     ``frechet_n`` samples every so many epochs (06). With ``fall_back`` a damaged latest checkpoint is
     set aside (``fall_back_checkpoint``) and the run resumes from the previous one. The other keywords
     are ``gh.train``'s.
@@ -98,7 +104,8 @@ def train_run(out_dir: str | os.PathLike[str] | None = None, *, architecture: st
     trainer = _trainer(architecture, {"g_loss": g_loss, "label_smoothing": label_smoothing, "lr_decay": lr_decay,
                                       "d_steps": d_steps, "minibatch_std": minibatch_std},
                        {"precision": precision, "strategy": strategy, "jit_compile": jit_compile},
-                       avg._check_decay(ema_decay) if ema_decay else 0.0)
+                       avg._check_decay(ema_decay) if ema_decay else 0.0,
+                       gh._check_int("cool_down_epochs", cool_down_epochs, minimum=0))
     if frechet_every:
         train_kwargs = _with_training_data(train_kwargs)
         reference = train_kwargs["x_train"][:train_kwargs.get("n_train") or None][:frechet_n]
@@ -237,11 +244,26 @@ def _export(run_dir: Path, path: Path, config: dict[str, Any], epoch: int | None
     record = _export_record(config, epoch, gh._history_up_to(run_dir, epoch, gh.HISTORY_KEYS), average, averaged)
     record.update(_evaluations(generator, last if average > 1 else None, n_eval))
     if config.get("ema_decay"):  # the record says what was exported, and what averaging bought
-        record["exported_weights"] = f"moving average of G's weights, decay {config['ema_decay']} (10_training_dynamics)"
-        record["without_averaging_evaluation"] = ev.evaluate_generator(_own_weights(run_dir, epoch, config), n_eval)
+        record.update(_averaging_figures(run_dir, epoch, config, n_eval))
     record["earlier_exports"] = earlier  # what the replaced record said, for comparison
     _write_export(generator, record, path, run_dir / "frames", epoch)
     return {**record, "path": str(path)}
+
+
+def _averaging_figures(run_dir: Path, epoch: int, config: dict[str, Any], n_eval: int) -> dict[str, Any]:
+    """What was exported (the moving average), G's own weights evaluated the same way, and the run's per-epoch comparison."""
+    own = _own_weights(run_dir, epoch, config)
+    found: dict[str, Any] = {
+        "exported_weights": f"moving average of G's weights, decay {config['ema_decay']} (10_training_dynamics)",
+        "without_averaging_evaluation": ev.evaluate_generator(own, n_eval)}
+    if gh.is_conditional(own):  # per digit too, as the average's
+        found["without_averaging_conditional_evaluation"] = cond.evaluate_conditional(own, max(2, n_eval // gh.N_CLASSES))
+    comparison = run_dir / "comparison.json"  # averaging.comparison_callback's Fréchet distances, per epoch
+    if comparison.is_file():
+        figures = gh._read_json(comparison)
+        keep = [i for i, e in enumerate(figures.get("epoch", [])) if e <= epoch]
+        found["averaging_comparison"] = {key: [values[i] for i in keep] for key, values in figures.items()}
+    return found
 
 
 def _earlier_exports(record_path: Path) -> list[dict[str, Any]]:
@@ -254,7 +276,9 @@ def _earlier_exports(record_path: Path) -> list[dict[str, Any]]:
         raise ValueError(f"path: the record {record_path} that this export would replace cannot be read "
                          f"({error}); move it aside first, so that its figures are not lost") from error
     kept = ("exported", "epochs", "settings", "trained_with", "exported_weights", "weights_averaged_over_epochs",
-            "evaluation", "conditional_evaluation", "without_averaging_evaluation")
+            "train_seconds", "evaluation", "conditional_evaluation", "last_checkpoint_evaluation",
+            "last_checkpoint_conditional_evaluation", "without_averaging_evaluation",
+            "without_averaging_conditional_evaluation")
     return [*old.get("earlier_exports", []), {key: old[key] for key in kept if key in old}]
 
 
@@ -309,6 +333,8 @@ def _export_record(config: dict[str, Any], epoch: int, history: dict[str, list[A
             "trained_with": f"python -m gan_helpers train --architecture {architecture} "
                             f"--epochs {epoch} --out RUN"
                             + (f" --ema-decay {config['ema_decay']}" if config.get("ema_decay") else "")
+                            + (f" --cool-down-epochs {config['cool_down_epochs']}"
+                               if config.get("cool_down_epochs") else "")
                             + " (the settings above), "
                             f"then python -m gan_helpers export --run RUN"
                             + (f" --average {average}" if average > 1 else "")}

@@ -8,7 +8,7 @@ import gan_helpers as gh
 from gan_extras import averaging as avg
 
 #: Public names that take no argument a user could get wrong (a dataclass filled by with_averaging).
-NO_ARGUMENTS: set[str] = {"AveragedState"}
+NO_ARGUMENTS: set[str] = {"AveragedState", "CoolDown"}  # CoolDown: made by cool_down_schedule
 
 
 def _plain_run(tmp):
@@ -34,6 +34,15 @@ ROWS = [
      "decay must be a number"),
     ("train_averaged", lambda t: avg.train_averaged(t, epochs=0, architecture="vanilla", x_train=IMAGES),
      ValueError, "epochs must be >= 1"),
+    ("train_averaged", lambda t: avg.train_averaged(t, epochs=3, cool_down_epochs=3, x_train=IMAGES), ValueError,
+     "cool_down_epochs must be fewer than epochs"),
+    ("train_averaged", lambda t: avg.train_averaged(t, cool_down_epochs=-1, x_train=IMAGES), ValueError,
+     "cool_down_epochs must be >= 0"),
+    ("cool_down_schedule", lambda t: avg.cool_down_schedule(0.0, 10, 10), ValueError, "learning_rate must be"),
+    ("cool_down_schedule", lambda t: avg.cool_down_schedule(2e-4, -1, 10), ValueError, "hold_steps must be >= 0"),
+    ("cool_down_schedule", lambda t: avg.cool_down_schedule(2e-4, 10, 0), ValueError, "cool_steps must be >= 1"),
+    ("make_cool_down_step", lambda t: avg.make_cool_down_step(print, avg.new_averaged_state("vanilla"), 2e-4),
+     TypeError, "schedule must come from cool_down_schedule"),
     ("load_averaged_generator", lambda t: avg.load_averaged_generator(MISSING), ValueError,
      "trained without weight averaging"),
     ("load_averaged_generator", lambda t: avg.load_averaged_generator(_plain_run(t)), ValueError,

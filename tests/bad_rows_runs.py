@@ -11,6 +11,8 @@ NO_ARGUMENTS: set[str] = set()
 
 ROWS = [
     ("train_run", lambda t: runs.train_run(t, epochs=0, x_train=IMAGES), ValueError, "epochs must be >= 1"),
+    ("train_run", lambda t: runs.train_run(t, epochs=2, x_train=IMAGES, cool_down_epochs=1), ValueError,
+     "cool_down_epochs .* give ema_decay too"),
     ("train_run", lambda t: runs.train_run(t, epochs=1, x_train=IMAGES, g_loss="hinge"), ValueError,
      "g_loss must be one of"),
     ("train_run", lambda t: runs.train_run(t, epochs=1, x_train=IMAGES, label_smoothing=-0.1), ValueError,

@@ -71,13 +71,16 @@ def test_a_resumed_run_continues_the_average_exactly(tmp_path, x_train):
 
 
 def test_comparison_callback_measures_g_and_its_average(tmp_path, x_train):
-    measure = avg.comparison_callback(x_train, n=128, epochs=2)
+    measure = avg.comparison_callback(x_train, n=128, epochs=2, path=tmp_path / "comparison.json")
     run = avg.train_averaged(tmp_path, architecture="vanilla", epochs=2, n_train=N, batch_size=BATCH,
                              x_train=x_train, verbose=0, callbacks=[measure])
     figures = measure.figures
     assert figures["epoch"] == [1, 2] and run.history["frechet"] == figures["averaged"]
     assert all(np.isfinite(figures["generator"])) and figures["generator"] != figures["averaged"]
     assert avg.plot_comparison(figures).axes[0].get_yscale() == "log"
+    # the export carries the per-epoch comparison (up to the epoch it exports)
+    record = runs.export_generator(tmp_path, tmp_path / "g.keras", n_eval=16)
+    assert record["averaging_comparison"] == json.loads(json.dumps(figures))
 
 
 def test_train_run_keeps_the_decay_refuses_to_mix_and_exports_the_average(tmp_path, x_train):
@@ -96,3 +99,41 @@ def test_train_run_keeps_the_decay_refuses_to_mix_and_exports_the_average(tmp_pa
     assert record["without_averaging_evaluation"]["generator"]["n"] == 64
     exported = tf.keras.models.load_model(tmp_path / "exported.keras")
     np.testing.assert_array_equal(exported.get_weights()[0], generator.get_weights()[0])
+
+
+def test_a_cool_down_lowers_both_rates_to_zero_over_the_last_epochs_and_resumes_on_the_line(tmp_path, x_train):
+    schedule = avg.cool_down_schedule(2e-4, hold_steps=4, cool_steps=8)
+    rates = [float(schedule(step)) for step in range(14)]
+    np.testing.assert_allclose(rates, [2e-4] * 5 + [2e-4 * (1 - i / 8) for i in range(1, 9)] + [0.0], rtol=1e-6)
+    settings = dict(architecture="vanilla", n_train=N, batch_size=BATCH, x_train=x_train, checkpoint_every=1,
+                    verbose=0, decay=0.99, epochs=3, cool_down_epochs=2)  # 4 steps an epoch: held 4, cooled 8
+
+    def stop_in_epoch_3(epoch, state, record):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        avg.train_averaged(tmp_path / "split", callbacks=[stop_in_epoch_3], **settings)
+    state = avg.new_averaged_state("vanilla", 0.99)
+    _, epoch = gh.restore_or_initialize(state, tmp_path / "split")  # the rate is in the checkpoint
+    assert epoch == 2 and float(state.g_optimizer.learning_rate) == pytest.approx(float(schedule(7)), rel=1e-6)
+    with pytest.raises(ValueError, match="cool_down_epochs: saved 2, now 1"):
+        avg.train_averaged(tmp_path / "split", **{**settings, "cool_down_epochs": 1})
+    resumed = avg.train_averaged(tmp_path / "split", **settings)
+    assert resumed.resumed_from == 2 and int(resumed.state.g_optimizer.iterations) == 12
+    last = float(schedule(11))  # the rate of the last step, set just before it
+    assert [float(o.learning_rate) for o in (resumed.state.g_optimizer, resumed.state.d_optimizer)] == \
+        pytest.approx([last, last], rel=1e-6)
+    assert json.loads((tmp_path / "split" / "config.json").read_text())["cool_down_epochs"] == 2
+    record = runs.export_generator(tmp_path / "split", tmp_path / "cooled.keras", n_eval=64)
+    assert "--ema-decay 0.99 --cool-down-epochs 2" in record["trained_with"]
+
+
+def test_an_averaged_conditional_export_records_both_per_digit_evaluations(tmp_path):
+    (x, y), _ = gh.load_mnist()
+    avg.train_averaged(tmp_path / "run", architecture="conditional", epochs=1, n_train=128, batch_size=BATCH,
+                       x_train=x[:128], y_train=y[:128], verbose=0)
+    record = runs.export_generator(tmp_path / "run", tmp_path / "cond.keras", n_eval=20)
+    for key in ("conditional_evaluation", "without_averaging_conditional_evaluation"):
+        assert record[key]["n_per_class"] == 2 and len(record[key]["accuracy"]) == 10
+    assert record["conditional_evaluation"] != record["without_averaging_conditional_evaluation"]

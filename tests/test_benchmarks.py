@@ -52,6 +52,7 @@ def test_quality_per_second_reads_the_shipped_histories_and_real_runs(tmp_path, 
     qps = _benchmark("quality_per_second")
     shipped = json.loads(qps.SHIPPED.read_text())
     assert len(shipped["tutorial"]["frechet"]) == 50 and len(shipped["kit"]["frechet"]) == 37
+    assert len(shipped["tutorial_size"]["frechet"]) == 37, "the size table's run, kept though no longer shipped"
     assert qps.main([]) == 0
     out = capsys.readouterr().out
     assert "| tutorial settings | epoch 50 |" in out and "| kit defaults | epoch " in out and "x sooner" in out
@@ -71,3 +72,4 @@ def test_quality_per_second_reads_the_shipped_histories_and_real_runs(tmp_path, 
     assert out.count("after epoch 3: Fréchet") >= 2
     record = json.loads(saved.read_text())
     assert record["tutorial"]["epoch"] == [1, 2, 3] and len(record["kit"]["frechet"]) == 3
+    assert record["tutorial_size"] == shipped["tutorial_size"]
