@@ -59,7 +59,7 @@ SECONDS = {"tests/test_colab.py": 62, "notebooks/10_training_dynamics.ipynb": 61
            "notebooks/04_train_dcgan.ipynb": 39, "tests/test_runs.py": 30, "notebooks/06_evaluate.ipynb": 29,
            "notebooks/11_training_faster.ipynb": 29, "tests/test_app.py": 26, "notebooks/09_augmentation.ipynb": 26,
            "tests/test_cli.py": 25, "tests/test_browser.py": 25, "tests/test_quiet.py": 23, "tests/test_latent.py": 23,
-           "tests/test_averaging.py": 22, "notebooks/02_vanilla_gan.ipynb": 21, "notebooks/01_mnist_data.ipynb": 20}
+           "tests/test_averaging.py": 42, "notebooks/02_vanilla_gan.ipynb": 21, "notebooks/01_mnist_data.ipynb": 20}
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -70,17 +70,20 @@ def test_a_resumed_run_continues_the_average_exactly(tmp_path, x_train):
     assert not np.array_equal(_weights(own)[0], _weights(loaded)[0]), "G and its average differ"
 
 
-def test_comparison_callback_measures_g_and_its_average(tmp_path, x_train):
+def test_comparison_callback_measures_g_and_its_average_and_the_export_keeps_both(tmp_path, x_train):
+    (_, y), _ = gh.load_mnist()  # a conditional run: its export also evaluates G's own weights per digit
     measure = avg.comparison_callback(x_train, n=128, epochs=2, path=tmp_path / "comparison.json")
-    run = avg.train_averaged(tmp_path, architecture="vanilla", epochs=2, n_train=N, batch_size=BATCH,
-                             x_train=x_train, verbose=0, callbacks=[measure])
+    run = avg.train_averaged(tmp_path, architecture="conditional", epochs=2, n_train=N, batch_size=BATCH,
+                             x_train=x_train, y_train=y[:N], verbose=0, callbacks=[measure])
     figures = measure.figures
     assert figures["epoch"] == [1, 2] and run.history["frechet"] == figures["averaged"]
     assert all(np.isfinite(figures["generator"])) and figures["generator"] != figures["averaged"]
     assert avg.plot_comparison(figures).axes[0].get_yscale() == "log"
-    # the export carries the per-epoch comparison (up to the epoch it exports)
-    record = runs.export_generator(tmp_path, tmp_path / "g.keras", n_eval=16)
-    assert record["averaging_comparison"] == json.loads(json.dumps(figures))
+    record = runs.export_generator(tmp_path, tmp_path / "g.keras", n_eval=20)
+    assert record["averaging_comparison"] == json.loads(json.dumps(figures)), "the per-epoch comparison"
+    for key in ("conditional_evaluation", "without_averaging_conditional_evaluation"):
+        assert record[key]["n_per_class"] == 2 and len(record[key]["accuracy"]) == 10
+    assert record["conditional_evaluation"] != record["without_averaging_conditional_evaluation"]
 
 
 def test_train_run_keeps_the_decay_refuses_to_mix_and_exports_the_average(tmp_path, x_train):
@@ -128,12 +131,3 @@ def test_a_cool_down_lowers_both_rates_to_zero_over_the_last_epochs_and_resumes_
     record = runs.export_generator(tmp_path / "split", tmp_path / "cooled.keras", n_eval=64)
     assert "--ema-decay 0.99 --cool-down-epochs 2" in record["trained_with"]
 
-
-def test_an_averaged_conditional_export_records_both_per_digit_evaluations(tmp_path):
-    (x, y), _ = gh.load_mnist()
-    avg.train_averaged(tmp_path / "run", architecture="conditional", epochs=1, n_train=128, batch_size=BATCH,
-                       x_train=x[:128], y_train=y[:128], verbose=0)
-    record = runs.export_generator(tmp_path / "run", tmp_path / "cond.keras", n_eval=20)
-    for key in ("conditional_evaluation", "without_averaging_conditional_evaluation"):
-        assert record[key]["n_per_class"] == 2 and len(record[key]["accuracy"]) == 10
-    assert record["conditional_evaluation"] != record["without_averaging_conditional_evaluation"]
