@@ -25,6 +25,7 @@ import tensorflow as tf
 
 import gan_helpers as gh
 from gan_extras import conditional as cond
+from gan_extras import dynamics as dyn
 from gan_extras import evaluation as ev
 
 #: The decay the shipped generators were trained with (1 / (1 - 0.999) = 1,000 steps remembered).
@@ -91,30 +92,21 @@ def make_averaging_step(step: Callable, state: AveragedState) -> Callable:
     return averaging_step
 
 
-def cool_down_schedule(learning_rate: float, hold_steps: int, cool_steps: int) -> "CoolDown":
+def cool_down_schedule(learning_rate: float, hold_steps: int, cool_steps: int) -> Callable[[Any], tf.Tensor]:
     """The learning rate held for ``hold_steps`` optimizer steps, then falling linearly to 0 over ``cool_steps`` (10_training_dynamics)."""
     gh._check_rate("learning_rate", learning_rate, 1e-12, 1)
-    return CoolDown(learning_rate, gh._check_int("hold_steps", hold_steps, minimum=0),
-                    gh._check_int("cool_steps", cool_steps))
+    gh._check_int("hold_steps", hold_steps, minimum=0)
+    line = dyn.lr_schedule(learning_rate, gh._check_int("cool_steps", cool_steps))  # 10's linear decay to 0
+
+    def cool_down(step: Any) -> tf.Tensor:  # constant, then the line, as in CycleGAN's last epochs
+        return line(tf.maximum(tf.cast(step, tf.float32) - hold_steps, 0.0))
+
+    return cool_down
 
 
-class CoolDown(keras.optimizers.schedules.LearningRateSchedule):
-    """Constant, then a straight line to 0, as in CycleGAN's last epochs: a function of the step count (10_training_dynamics)."""
-
-    def __init__(self, learning_rate: float, hold_steps: int, cool_steps: int) -> None:
-        self.learning_rate, self.hold_steps, self.cool_steps = learning_rate, hold_steps, cool_steps
-
-    def __call__(self, step: Any) -> tf.Tensor:
-        left = 1.0 - (tf.cast(step, tf.float32) - self.hold_steps) / self.cool_steps  # > 1 while held
-        return self.learning_rate * tf.clip_by_value(left, 0.0, 1.0)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"learning_rate": self.learning_rate, "hold_steps": self.hold_steps, "cool_steps": self.cool_steps}
-
-
-def make_cool_down_step(step: Callable, state: gh.GANState, schedule: CoolDown) -> Callable:
+def make_cool_down_step(step: Callable, state: gh.GANState, schedule: Callable[[Any], tf.Tensor]) -> Callable:
     """Set both learning rates from ``schedule`` at G's step count, then run ``step`` (10_training_dynamics)."""
-    if not isinstance(schedule, CoolDown):
+    if not callable(schedule):
         raise TypeError(f"schedule must come from cool_down_schedule(...), got {type(schedule).__name__}")
     optimizers = (state.g_optimizer, state.d_optimizer)  # their rates are checkpointed variables: a resumed
     steps_done = state.g_optimizer.iterations            # run takes up the line exactly where it stopped

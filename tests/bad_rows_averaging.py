@@ -8,7 +8,7 @@ import gan_helpers as gh
 from gan_extras import averaging as avg
 
 #: Public names that take no argument a user could get wrong (a dataclass filled by with_averaging).
-NO_ARGUMENTS: set[str] = {"AveragedState", "CoolDown"}  # CoolDown: made by cool_down_schedule
+NO_ARGUMENTS: set[str] = {"AveragedState"}
 
 
 def _plain_run(tmp):

@@ -36,8 +36,8 @@ def main(architecture: str) -> None:
     (x_train, y_train), _ = gh.load_mnist()
     compare = avg.comparison_callback(x_train[:1_000], n=1_000, every=1, path=out / "comparison.json")
     avg.train_averaged(out, decay=avg.EMA_DECAY, architecture=architecture, kernel_size=5, projection_channels=256,
-                       epochs=EPOCHS[architecture], cool_down_epochs=COOL_DOWN_EPOCHS, checkpoint_every=1, x_train=x_train, y_train=y_train,
-                       callbacks=[compare], verbose=2)
+                       epochs=EPOCHS[architecture], cool_down_epochs=COOL_DOWN_EPOCHS, checkpoint_every=1,
+                       x_train=x_train, y_train=y_train, callbacks=[compare], verbose=2)
 
 
 if __name__ == "__main__":
