@@ -1,9 +1,14 @@
 """Short comparison runs for issue 22's next DCGAN recipe: the shipped run's settings with one change.
 
     MNIST_NPZ=... nohup .venv/bin/python data/pretrained/in_training/recipe_probe.py wide_d 30 >> wide_d.log 2>&1 &
+    MNIST_NPZ=... .venv/bin/python data/pretrained/in_training/recipe_probe.py evaluate wide_d 30   # n = 10,000
 
 ``wide_d``: a discriminator of 128 and 256 channels without Dropout (the kit's: 64 and 128, Dropout 0.3).
 ``ttur``: separate learning rates, G 1e-4 and D 4e-4 (the kit's: 2e-4 both).
+``info``: a categorical code inside G, as in InfoGAN (Chen et al. 2016). G reads which of z's first 10
+entries is largest as a near one-hot code (built-in layers only, so the ``.keras`` file still takes z
+alone), and a second head on D guesses that code from the image; both minimise the guess's
+cross-entropy. G can then jump between ten kinds of digit instead of morphing one into the next.
 Everything else is the shipped DCGAN's run (the tutorial's network size, a moving average of G with
 decay 0.999, batch 128, seed 0), trained by the core loop with a checkpoint every epoch into
 ``probes/NAME/`` beside this file, resuming when run again. Its history's ``frechet`` (1,000 samples,
@@ -16,12 +21,16 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 import gan_helpers as gh
 from gan_extras import averaging as avg
 from gan_extras import evaluation as ev
 
-VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4)}  # (G's learning rate, D's)
+VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4), "info": (2e-4, 2e-4)}  # (G's learning rate, D's)
+CODES = 10  # the categorical code's values: which of z's first CODES entries is largest
+INFO_WEIGHT = 1.0  # λ of the code's cross-entropy, InfoGAN's for a categorical code
 
 
 def wide_discriminator() -> keras.Model:
@@ -34,25 +43,127 @@ def wide_discriminator() -> keras.Model:
         layers.Flatten(), layers.Dense(1, name="logit", dtype="float32")], name="wide_discriminator")
 
 
-def main(name: str, epochs: int) -> None:
-    """Train (or resume) the probe ``name`` for ``epochs`` epochs."""
+def info_generator() -> keras.Model:
+    """z → the tutorial-size G of (z, one_hot(argmax(z[:10]))), the code made by built-in layers."""
+    layers = keras.layers
+    z = keras.Input((gh.LATENT_DIM,), name="z")
+    pick = layers.Dense(CODES, use_bias=False, trainable=False, name="first_entries_of_z")
+    first = pick(z)
+    pick.set_weights([np.eye(gh.LATENT_DIM, CODES, dtype="float32")])
+    code = layers.Softmax(name="code")(layers.Rescaling(100.0, name="sharpen")(first))  # ≈ one-hot
+    body = gh.build_generator(gh.LATENT_DIM + CODES, kernel_size=5, projection_channels=256)
+    return keras.Model(z, body(layers.Concatenate(name="z_and_code")([z, code])), name="info_generator")
+
+
+def info_discriminator() -> keras.Model:
+    """The DCGAN discriminator with a second head: logits of G's code."""
+    layers = keras.layers
+    image = keras.Input((28, 28, 1), name="image")
+    h = layers.Conv2D(64, 5, strides=2, padding="same", name="conv_14x14x64")(image)
+    h = layers.Dropout(0.3)(layers.LeakyReLU(0.2)(h))
+    h = layers.Conv2D(128, 5, strides=2, padding="same", name="conv_7x7x128")(h)
+    h = layers.Flatten()(layers.Dropout(0.3)(layers.LeakyReLU(0.2)(h)))
+    return keras.Model(image, [layers.Dense(1, name="logit")(h), layers.Dense(CODES, name="code_logits")(h)],
+                       name="info_discriminator")
+
+
+def make_info_step(state: gh.GANState):
+    """The core step plus the code's cross-entropy in both players' losses."""
+    g, d, g_opt, d_opt, rng = state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng
+
+    @tf.function
+    def info_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
+        z = rng.normal([tf.shape(real_images)[0], gh.LATENT_DIM])
+        codes = tf.argmax(z[:, :CODES], axis=1)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = g(z, training=True)
+            real_logits, _ = d(real_images, training=True)
+            fake_logits, code_logits = d(fake_images, training=True)
+            info = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(codes, code_logits, from_logits=True))
+            g_loss = gh.generator_loss(fake_logits) + INFO_WEIGHT * info
+            d_loss = gh.discriminator_loss(real_logits, fake_logits) + INFO_WEIGHT * info
+        g_grads = g_tape.gradient(g_loss, g.trainable_variables)
+        d_grads = d_tape.gradient(d_loss, d.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, g.trainable_variables))
+        d_opt.apply_gradients(zip(d_grads, d.trainable_variables))
+        return {"g_loss": g_loss, "d_loss": d_loss, "info_loss": info,
+                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+                "g_grad_norm": tf.linalg.global_norm(g_grads), "d_grad_norm": tf.linalg.global_norm(d_grads)}
+
+    return info_step
+
+
+def probe_state(name: str) -> tuple[avg.AveragedState, object]:
+    """The probe's models, optimizers and average (seed 0), and its averaging train step."""
     if name not in VARIANTS:
-        raise SystemExit(f"usage: recipe_probe.py {{{'|'.join(VARIANTS)}}} EPOCHS, got {name!r}")
-    gh.quiet_tensorflow()
+        raise SystemExit(f"usage: recipe_probe.py [evaluate] {{{'|'.join(VARIANTS)}}} EPOCHS, got {name!r}")
     lr_g, lr_d = VARIANTS[name]
     keras.utils.set_random_seed(0)
     g, d = gh.build_pair("dcgan", gh.LATENT_DIM, kernel_size=5, projection_channels=256)
+    g, d = (info_generator(), info_discriminator()) if name == "info" else (g, d)
     state = gh.new_gan_state(discriminator=wide_discriminator() if name == "wide_d" else d, generator=g,
                              optimizers=(gh.make_optimizer(lr_g), gh.make_optimizer(lr_d)))
     state = avg.with_averaging(state, avg.EMA_DECAY)
-    step = avg.make_averaging_step(gh.make_train_step(state.generator, state.discriminator, state.g_optimizer,
-                                                      state.d_optimizer, state.rng), state)
+    core = make_info_step(state) if name == "info" else gh.make_train_step(
+        state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng)
+    return state, avg.make_averaging_step(core, state)
+
+
+def main(name: str, epochs: int) -> None:
+    """Train (or resume) the probe ``name`` for ``epochs`` epochs."""
+    gh.quiet_tensorflow()
+    state, step = probe_state(name)
+    lr_g, lr_d = VARIANTS[name]
     (x, _), _ = gh.load_mnist()
-    gh.train(Path(__file__).resolve().parent / "probes" / name, epochs=epochs, kernel_size=5,
+    gh.train(PROBES / name, epochs=epochs, kernel_size=5,
              projection_channels=256, state=state, step=step, checkpoint_every=1, x_train=x, verbose=2,
              callbacks=[ev.frechet_callback(x[:1_000], 1_000, 1, 1234, epochs)],
              settings={"ema_decay": avg.EMA_DECAY, "variant": name, "lr_g": lr_g, "lr_d": lr_d})
 
 
+def evaluate(name: str, epoch: int) -> None:
+    """Evaluate the probe's average and G's own weights at ``epoch`` (n = 10,000); print and save them."""
+    gh.quiet_tensorflow()
+    state, _ = probe_state(name)
+    run = PROBES / name
+    checkpoint = tf.train.Checkpoint(generator=state.generator, average_generator=state.average)
+    checkpoint.restore(str(run / "checkpoints" / f"ckpt-{epoch}")).expect_partial() \
+        .assert_existing_objects_matched()
+    figures = {}
+    for label, g in (("averaged", state.average), ("generator", state.generator)):
+        result = ev.evaluate_generator(g, 10_000)
+        figures[label] = {k: result["generator"][k] for k in ("frechet_distance", "precision", "recall")}
+        print(name, epoch, label, {k: round(v, 3) for k, v in figures[label].items()}, flush=True)
+    if name == "info":  # which digit each value of the code draws: ten clean columns mean ten digits found
+        figures["code_digits"] = code_digits(state.average)
+        print(name, epoch, "digits by code", figures["code_digits"], flush=True)
+    path = run / "evaluations.json"
+    saved = gh._read_json(path) if path.is_file() else {}
+    gh._atomic_write_json(path, {**saved, str(epoch): figures})
+
+
+def code_digits(generator: keras.Model, n: int = 1_000) -> list[dict[str, float]]:
+    """For each code value: the digit the classifier reads most often in n samples, and its share."""
+    rows = []
+    for c in range(CODES):
+        z = gh.latent_vectors(n, gh.LATENT_DIM, seed=c)
+        first = z[:, :CODES].copy()
+        top = first.argmax(1)  # swap the largest of the first entries into place c: argmax becomes c
+        each = np.arange(n)
+        largest = first[each, top].copy()
+        first[each, top] = first[:, c].copy()
+        first[:, c] = largest
+        z[:, :CODES] = first
+        digits = ev.classifier_probabilities(gh.generate(generator, z)).argmax(1)
+        counts = np.bincount(digits, minlength=10)
+        rows.append({"code": c, "digit": int(counts.argmax()), "share": round(float(counts.max() / n), 3)})
+    return rows
+
+
+PROBES = Path(__file__).resolve().parent / "probes"
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "", int(sys.argv[2]) if len(sys.argv) > 2 else 30)
+    args = sys.argv[1:]
+    run = evaluate if args[:1] == ["evaluate"] else main
+    args = args[1:] if run is evaluate else args
+    run(args[0] if args else "", int(args[1]) if len(args) > 1 else 30)
