@@ -128,25 +128,40 @@ def test_sigterm_on_the_command_line_checkpoints_and_exits_130(tmp_path):
 
 
 def test_a_stop_waits_for_the_kits_own_code_and_a_second_one_does_not(monkeypatch):
-    timers = []
-    monkeypatch.setattr(signal, "setitimer", lambda which, seconds: timers.append(seconds))
+    profiles = []
+    monkeypatch.setattr(sys, "setprofile", profiles.append)  # what the stop installs, not run for real here
     library = sys._getframe()  # this file stands for a library: a stop must not be raised in it
     kit = {}
     exec(compile("import sys\nframe = sys._getframe()", gh.__file__, "exec"), kit)  # a frame of gan_helpers.py
     stop = cli._Stop()
     stop(signal.SIGTERM, library)
-    assert stop.held == signal.SIGTERM and timers == [0.01], "held, and looked at again in 10 ms"
-    stop(signal.SIGALRM, library)
-    assert stop.held == signal.SIGTERM and timers == [0.01, 0.01], "still in the library: held again"
+    assert stop.held == signal.SIGTERM and profiles == [stop.look], "held, and every call looked at"
+    stop.look(library, "c_call", None)
+    assert stop.held == signal.SIGTERM, "still in the library: held"
     with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}$"):
-        stop(signal.SIGALRM, kit["frame"])
-    assert stop.held is None
-    stop(signal.SIGALRM, library)  # nothing held: a late alarm does nothing
+        stop.look(kit["frame"], "return", None)
+    assert stop.held is None and profiles[-1] is None, "raised in the kit's code, and no longer looking"
+    with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGINT)}$"):
+        stop(signal.SIGINT, kit["frame"])  # landed in the kit's code: raised at once
     stop(signal.SIGINT, library)
     with pytest.raises(KeyboardInterrupt, match="twice"):  # Ctrl-C again: stop now, wherever Python is
         stop(signal.SIGINT, library)
-    assert timers == [0.01, 0.01, 0.01]
+    assert stop.held is None and profiles[-1] is None
     CASES["interrupts survived"] += 1
+
+
+def test_no_timer_signal_while_a_stop_is_held():
+    # the stop's first version looked again every 10 ms with SIGALRM, which crashed TensorFlow (cli._Stop)
+    stop = cli._Stop()
+    previous = sys.getprofile()
+    try:
+        stop(signal.SIGTERM, sys._getframe())  # held in a library (this file): look, with no timer
+        profile, timer = sys.getprofile(), signal.getitimer(signal.ITIMER_REAL)
+    finally:
+        sys.setprofile(previous)  # before calling into the kit's code, where the held stop would be raised
+    assert profile == stop.look and timer == (0.0, 0.0) and stop.held == signal.SIGTERM
+    stop.release()
+    assert stop.held is None
 
 
 def test_a_command_line_error_is_one_line_unless_debug(tmp_path, capsys, monkeypatch):
