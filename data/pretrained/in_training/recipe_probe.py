@@ -5,11 +5,14 @@
 
 ``wide_d``: a discriminator of 128 and 256 channels without Dropout (the kit's: 64 and 128, Dropout 0.3).
 ``ttur``: separate learning rates, G 1e-4 and D 4e-4 (the kit's: 2e-4 both).
+``projection`` (the conditional GAN): a projection discriminator (Miyato & Koyama 2018) instead of the
+label plane stacked on the image: D's features h of the image alone give ``Dense(1)(h) + <embed(label), h>``,
+so the label asks "is this a good image of *this* digit" at D's last layer. G is the shipped conditional one.
 ``info``: a categorical code inside G, as in InfoGAN (Chen et al. 2016). G reads which of z's first 10
 entries is largest as a near one-hot code (built-in layers only, so the ``.keras`` file still takes z
 alone), and a second head on D guesses that code from the image; both minimise the guess's
 cross-entropy. G can then jump between ten kinds of digit instead of morphing one into the next.
-Everything else is the shipped DCGAN's run (the tutorial's network size, a moving average of G with
+Everything else is the shipped DCGAN's (or, for ``projection``, conditional GAN's) run (the tutorial's network size, a moving average of G with
 decay 0.999, batch 128, seed 0), trained by the core loop with a checkpoint every epoch into
 ``probes/NAME/`` beside this file, resuming when run again. Its history's ``frechet`` (1,000 samples,
 the average's) compares epoch by epoch with the shipped record's ``history["frechet"]``.
@@ -26,9 +29,10 @@ import tensorflow as tf
 
 import gan_helpers as gh
 from gan_extras import averaging as avg
+from gan_extras import conditional as cond
 from gan_extras import evaluation as ev
 
-VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4), "info": (2e-4, 2e-4)}  # (G's learning rate, D's)
+VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4), "info": (2e-4, 2e-4), "projection": (2e-4, 2e-4)}  # (G's learning rate, D's)
 CODES = 10  # the categorical code's values: which of z's first CODES entries is largest
 INFO_WEIGHT = 1.0  # λ of the code's cross-entropy, InfoGAN's for a categorical code
 PROBES = Path(__file__).resolve().parent / "probes"
@@ -42,6 +46,21 @@ def wide_discriminator() -> keras.Model:
         layers.Conv2D(128, 5, strides=2, padding="same", name="conv_14x14x128"), layers.LeakyReLU(0.2),
         layers.Conv2D(256, 5, strides=2, padding="same", name="conv_7x7x256"), layers.LeakyReLU(0.2),
         layers.Flatten(), layers.Dense(1, name="logit", dtype="float32")], name="wide_discriminator")
+
+
+def projection_discriminator() -> keras.Model:
+    """(image, digit) → logit: the DCGAN discriminator's features h, and ``Dense(1)(h) + <embed(digit), h>``."""
+    layers = keras.layers
+    image = keras.Input((28, 28, 1), name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    h = layers.Conv2D(64, 5, strides=2, padding="same", name="conv_14x14x64")(image)
+    h = layers.Dropout(0.3)(layers.LeakyReLU(0.2)(h))
+    h = layers.Conv2D(128, 5, strides=2, padding="same", name="conv_7x7x128")(h)
+    h = layers.Flatten()(layers.Dropout(0.3)(layers.LeakyReLU(0.2)(h)))
+    embedded = layers.Embedding(gh.N_CLASSES, h.shape[-1], name="label_projection")(label)
+    projected = layers.Dot(axes=1, name="label_times_features")([embedded, h])
+    return keras.Model([image, label], layers.Add(name="logit")([layers.Dense(1, name="unconditional")(h), projected]),
+                       name="projection_discriminator")
 
 
 def info_generator() -> keras.Model:
@@ -100,6 +119,14 @@ def probe_state(name: str) -> tuple[avg.AveragedState, object]:
         raise SystemExit(f"usage: recipe_probe.py [evaluate] {{{'|'.join(VARIANTS)}}} EPOCHS, got {name!r}")
     lr_g, lr_d = VARIANTS[name]
     keras.utils.set_random_seed(0)
+    if name == "projection":
+        state = gh.new_gan_state(generator=cond.build_conditional_generator(kernel_size=5, projection_channels=256),
+                                 discriminator=projection_discriminator(),
+                                 optimizers=(gh.make_optimizer(lr_g), gh.make_optimizer(lr_d)))
+        state = avg.with_averaging(state, avg.EMA_DECAY)
+        core = cond.make_conditional_step(state.generator, state.discriminator, state.g_optimizer,
+                                          state.d_optimizer, state.rng)
+        return state, avg.make_averaging_step(core, state)
     g, d = gh.build_pair("dcgan", gh.LATENT_DIM, kernel_size=5, projection_channels=256)
     g, d = (info_generator(), info_discriminator()) if name == "info" else (g, d)
     state = gh.new_gan_state(discriminator=wide_discriminator() if name == "wide_d" else d, generator=g,
@@ -115,9 +142,10 @@ def main(name: str, epochs: int) -> None:
     gh.quiet_tensorflow()
     state, step = probe_state(name)
     lr_g, lr_d = VARIANTS[name]  # recorded in config.json
-    (x, _), _ = gh.load_mnist()
-    gh.train(PROBES / name, epochs=epochs, kernel_size=5,
-             projection_channels=256, state=state, step=step, checkpoint_every=1, x_train=x, verbose=2,
+    (x, y), _ = gh.load_mnist()
+    gh.train(PROBES / name, epochs=epochs, kernel_size=5, projection_channels=256, state=state, step=step,
+             checkpoint_every=1, x_train=x, y_train=y if name == "projection" else None, verbose=2,
+             architecture="conditional" if name == "projection" else "dcgan",
              callbacks=[ev.frechet_callback(x[:1_000], 1_000, 1, 1234, epochs)],
              settings={"ema_decay": avg.EMA_DECAY, "variant": name, "lr_g": lr_g, "lr_d": lr_d})
 
@@ -137,6 +165,10 @@ def evaluate(name: str, epoch: int) -> None:
         result = ev.evaluate_images(gh.sample_digits(g, 10_000, 0), x_test[:10_000])
         figures[label] = {k: result[k] for k in ("frechet_distance", "precision", "recall")}
         print(name, epoch, label, {k: round(v, 3) for k, v in figures[label].items()}, flush=True)
+    if name == "projection":  # every digit right: 08's per-digit accuracy, 1,000 of each
+        per_digit = cond.evaluate_conditional(state.average, 1_000)
+        figures["averaged"].update(min_accuracy=per_digit["min_accuracy"], accuracy=per_digit["accuracy"])
+        print(name, epoch, "per-digit accuracy", [round(a, 3) for a in per_digit["accuracy"]], flush=True)
     if name == "info":  # which digit each value of the code draws: ten clean columns mean ten digits found
         figures["code_digits"] = code_digits(state.average)
         print(name, epoch, "digits by code", figures["code_digits"], flush=True)
