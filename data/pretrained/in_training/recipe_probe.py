@@ -2,6 +2,7 @@
 
     MNIST_NPZ=... nohup .venv/bin/python data/pretrained/in_training/recipe_probe.py wide_d 30 >> wide_d.log 2>&1 &
     MNIST_NPZ=... .venv/bin/python data/pretrained/in_training/recipe_probe.py evaluate wide_d 30   # n = 10,000
+    MNIST_NPZ=... .venv/bin/python data/pretrained/in_training/recipe_probe.py evaluate conditional 50 [RUN_DIR]
 
 ``wide_d``: a discriminator of 128 and 256 channels without Dropout (the kit's: 64 and 128, Dropout 0.3).
 ``ttur``: separate learning rates, G 1e-4 and D 4e-4 (the kit's: 2e-4 both).
@@ -36,6 +37,7 @@ VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4), "info": (2e-4, 2e-4), 
 CODES = 10  # the categorical code's values: which of z's first CODES entries is largest
 INFO_WEIGHT = 1.0  # λ of the code's cross-entropy, InfoGAN's for a categorical code
 PROBES = Path(__file__).resolve().parent / "probes"
+SHIPPED = ("dcgan", "conditional")  # train.py's runs, which ``evaluate`` also reads
 
 
 def wide_discriminator() -> keras.Model:
@@ -150,11 +152,20 @@ def main(name: str, epochs: int) -> None:
              settings={"ema_decay": avg.EMA_DECAY, "variant": name, "lr_g": lr_g, "lr_d": lr_d})
 
 
-def evaluate(name: str, epoch: int) -> None:
-    """Evaluate the probe's average and G's own weights at ``epoch`` (n = 10,000); print and save them."""
+def evaluate(name: str, epoch: int, run: Path | None = None) -> None:
+    """Evaluate a run's average and G's own weights at ``epoch`` (n = 10,000); print and save them.
+
+    ``name`` is a probe (its run in ``probes/NAME``) or one of train.py's runs, ``dcgan`` or
+    ``conditional`` (beside this file); ``run`` is another folder of that run, e.g. one restored
+    from git history.
+    """
     gh.quiet_tensorflow()
-    state, _ = probe_state(name)
-    run = PROBES / name
+    if name in SHIPPED:
+        keras.utils.set_random_seed(0)
+        state = avg.new_averaged_state(name, avg.EMA_DECAY, kernel_size=5, projection_channels=256)
+    else:
+        state, _ = probe_state(name)
+    run = run or (PROBES.parent / name if name in SHIPPED else PROBES / name)
     checkpoint = tf.train.Checkpoint(generator=state.generator, average_generator=state.average)
     checkpoint.restore(str(run / "checkpoints" / f"ckpt-{epoch}")).expect_partial() \
         .assert_existing_objects_matched()
@@ -165,7 +176,7 @@ def evaluate(name: str, epoch: int) -> None:
         result = ev.evaluate_images(gh.sample_digits(g, 10_000, 0), x_test[:10_000])
         figures[label] = {k: result[k] for k in ("frechet_distance", "precision", "recall")}
         print(name, epoch, label, {k: round(v, 3) for k, v in figures[label].items()}, flush=True)
-    if name == "projection":  # every digit right: 08's per-digit accuracy, 1,000 of each
+    if name in ("projection", "conditional"):  # every digit right: 08's per-digit accuracy, 1,000 of each
         per_digit = cond.evaluate_conditional(state.average, 1_000)
         figures["averaged"].update(min_accuracy=per_digit["min_accuracy"], accuracy=per_digit["accuracy"])
         print(name, epoch, "per-digit accuracy", [round(a, 3) for a in per_digit["accuracy"]], flush=True)
@@ -196,6 +207,8 @@ def code_digits(generator: keras.Model, n: int = 1_000) -> list[dict[str, float]
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    run = evaluate if args[:1] == ["evaluate"] else main
-    args = args[1:] if run is evaluate else args
-    run(args[0] if args else "", int(args[1]) if len(args) > 1 else 30)
+    if args[:1] == ["evaluate"]:
+        evaluate(args[1] if len(args) > 1 else "", int(args[2]) if len(args) > 2 else 30,
+                 Path(args[3]) if len(args) > 3 else None)
+    else:
+        main(args[0] if args else "", int(args[1]) if len(args) > 1 else 30)
