@@ -24,8 +24,7 @@ EPOCHS = {"dcgan": 64, "conditional": 70}
 #: The last epochs, over which both learning rates fall linearly to 0 (averaging.cool_down_schedule).
 #: Added after both runs had finished 60 and 40 epochs at a constant rate: the cool-down is what
 #: they trained next, and config.json records it. The conditional run first shipped at 44 epochs;
-#: it was resumed from its epoch-40 checkpoint with EPOCHS 70 and shipped again. Its folder here is
-#: at epoch 66, before that cool-down: raise EPOCHS to train it longer (the cool-down then comes last).
+#: it was resumed from its epoch-40 checkpoint (f4e68f5) with EPOCHS 70 and shipped again.
 COOL_DOWN_EPOCHS = 4
 
 
