@@ -21,6 +21,8 @@ the average's) compares epoch by epoch with the shipped record's ``history["frec
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,9 +33,15 @@ import tensorflow as tf
 import gan_helpers as gh
 from gan_extras import averaging as avg
 from gan_extras import conditional as cond
+from gan_extras import dynamics as dyn
 from gan_extras import evaluation as ev
 
-VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4), "info": (2e-4, 2e-4), "projection": (2e-4, 2e-4)}  # (G's learning rate, D's)
+VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4), "info": (2e-4, 2e-4), "projection": (2e-4, 2e-4),
+            "cond_mbstd": (2e-4, 2e-4), "cond_no_dropout": (2e-4, 2e-4)}  # (G's learning rate, D's)
+#: Probes that go on from the shipped conditional run's epoch-40 folder (f4e68f5) with one change to D,
+#: to train.py's 70 epochs and its cool-down, so they compare with the shipped run epoch for epoch.
+WARM = ("cond_mbstd", "cond_no_dropout")
+COOL_DOWN_EPOCHS = 4  # train.py's
 CODES = 10  # the categorical code's values: which of z's first CODES entries is largest
 INFO_WEIGHT = 1.0  # λ of the code's cross-entropy, InfoGAN's for a categorical code
 PROBES = Path(__file__).resolve().parent / "probes"
@@ -115,11 +123,81 @@ def make_info_step(state: gh.GANState):
     return info_step
 
 
+def conditional_state() -> avg.AveragedState:
+    """A fresh state of train.py's conditional run (seed 0), into which its checkpoints restore."""
+    keras.utils.set_random_seed(0)
+    return avg.new_averaged_state("conditional", avg.EMA_DECAY, kernel_size=5, projection_channels=256)
+
+
+def with_changed_discriminator(name: str, state: avg.AveragedState) -> avg.AveragedState:
+    """``state`` with a warm probe's change to D: no Dropout, or a minibatch std feature (and a new Adam for D)."""
+    if name == "cond_no_dropout":  # the same weights and optimizer; only the layers' rate changes
+        for layer in state.discriminator.layers:
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = 0.0
+        return state
+    discriminator = dyn.with_minibatch_std(state.discriminator)  # 10's layer, before a logit of 6,273 inputs
+    d_optimizer = gh.make_optimizer()
+    d_optimizer.build(discriminator.trainable_variables)
+    return dataclasses.replace(state, discriminator=discriminator, d_optimizer=d_optimizer)
+
+
+def warm_settings(name: str, epochs: int) -> dict[str, object]:
+    """config.json's settings of a warm probe: the shipped run's, plus what changed and where it started."""
+    return {"ema_decay": avg.EMA_DECAY, "cool_down_epochs": COOL_DOWN_EPOCHS, "variant": name,
+            "lr_g": VARIANTS[name][0], "lr_d": VARIANTS[name][1], "epochs": epochs,
+            "warm_start": "the shipped conditional run's epoch-40 checkpoint (commit f4e68f5)"}
+
+
+def warm_start(name: str, source: Path, epochs: int) -> Path:
+    """``probes/NAME``: a copy of the conditional run folder ``source``, its checkpoint converted to NAME's D."""
+    out = PROBES / name
+    if out.exists():
+        return out
+    epoch = gh.checkpoint_epochs(source)[-1]
+    state = conditional_state()
+    state.checkpoint().restore(str(source / "checkpoints" / f"ckpt-{epoch}")).assert_existing_objects_matched()
+    old_logit = state.discriminator.get_layer("logit").get_weights()
+    state = with_changed_discriminator(name, state)
+    if name == "cond_mbstd":  # D's output is unchanged at the start: the new input's weight is 0
+        kernel, bias = old_logit
+        state.discriminator.get_layer("logit").set_weights([np.vstack([kernel, np.zeros((1, 1))]), bias])
+    staging = out.with_name(name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns("checkpoints", "*.lock", "evaluations.json"))
+    tf.train.CheckpointManager(state.checkpoint(), str(staging / "checkpoints"), max_to_keep=None) \
+        .save(checkpoint_number=epoch)
+    config = {**gh.load_config(staging), **warm_settings(name, epochs)}
+    gh._atomic_write_json(staging / "config.json", config)
+    staging.rename(out)
+    return out
+
+
+def train_warm(name: str, epochs: int, source: Path) -> None:
+    """Go on from ``source`` (train.py's conditional run folder) to ``epochs`` with NAME's D and the cool-down."""
+    out = warm_start(name, source, epochs)
+    state, step = probe_state(name)
+    steps = 60_000 // gh.BATCH_SIZE
+    schedule = avg.cool_down_schedule(VARIANTS[name][0], (epochs - COOL_DOWN_EPOCHS) * steps,
+                                      COOL_DOWN_EPOCHS * steps)
+    step = avg.make_cool_down_step(step, state, schedule)
+    (x, y), _ = gh.load_mnist()
+    compare = avg.comparison_callback(x[:1_000], n=1_000, every=1, path=out / "comparison.json")
+    gh.train(out, epochs=epochs, kernel_size=5, projection_channels=256, state=state, step=step,
+             checkpoint_every=1, x_train=x, y_train=y, verbose=2, architecture="conditional",
+             callbacks=[compare], settings=warm_settings(name, epochs))
+
+
 def probe_state(name: str) -> tuple[avg.AveragedState, object]:
     """The probe's models, optimizers and average (seed 0), and its averaging train step."""
     if name not in VARIANTS:
         raise SystemExit(f"usage: recipe_probe.py [evaluate] {{{'|'.join(VARIANTS)}}} EPOCHS, got {name!r}")
     lr_g, lr_d = VARIANTS[name]
+    if name in WARM:
+        state = with_changed_discriminator(name, conditional_state())
+        core = cond.make_conditional_step(state.generator, state.discriminator, state.g_optimizer,
+                                          state.d_optimizer, state.rng)
+        return state, avg.make_averaging_step(core, state)
     keras.utils.set_random_seed(0)
     if name == "projection":
         state = gh.new_gan_state(generator=cond.build_conditional_generator(kernel_size=5, projection_channels=256),
@@ -176,7 +254,7 @@ def evaluate(name: str, epoch: int, run: Path | None = None) -> None:
         result = ev.evaluate_images(gh.sample_digits(g, 10_000, 0), x_test[:10_000])
         figures[label] = {k: result[k] for k in ("frechet_distance", "precision", "recall")}
         print(name, epoch, label, {k: round(v, 3) for k, v in figures[label].items()}, flush=True)
-    if name in ("projection", "conditional"):  # every digit right: 08's per-digit accuracy, 1,000 of each
+    if name in ("projection", "conditional", *WARM):  # every digit right: 08's per-digit accuracy, 1,000 of each
         per_digit = cond.evaluate_conditional(state.average, 1_000)
         figures["averaged"].update(min_accuracy=per_digit["min_accuracy"], accuracy=per_digit["accuracy"])
         print(name, epoch, "per-digit accuracy", [round(a, 3) for a in per_digit["accuracy"]], flush=True)
@@ -210,5 +288,9 @@ if __name__ == "__main__":
     if args[:1] == ["evaluate"]:
         evaluate(args[1] if len(args) > 1 else "", int(args[2]) if len(args) > 2 else 30,
                  Path(args[3]) if len(args) > 3 else None)
+    elif args[:1] and args[0] in WARM:
+        if len(args) != 3:
+            raise SystemExit(f"usage: recipe_probe.py {args[0]} EPOCHS CONDITIONAL_RUN_FOLDER (e.g. f4e68f5's epoch 40)")
+        train_warm(args[0], int(args[1]), Path(args[2]))
     else:
         main(args[0] if args else "", int(args[1]) if len(args) > 1 else 30)
