@@ -13,6 +13,9 @@ so the label asks "is this a good image of *this* digit" at D's last layer. G is
 entries is largest as a near one-hot code (built-in layers only, so the ``.keras`` file still takes z
 alone), and a second head on D guesses that code from the image; both minimise the guess's
 cross-entropy. G can then jump between ten kinds of digit instead of morphing one into the next.
+``cond_mbstd`` and ``cond_no_dropout`` go on from the shipped conditional run's epoch-40 folder (f4e68f5)
+with one change to its D, a minibatch std feature before the logit or Dropout at rate 0:
+``recipe_probe.py cond_mbstd 70 RUN_FOLDER`` (README.md here gives their figures).
 Everything else is the shipped DCGAN's (or, for ``projection``, conditional GAN's) run (the tutorial's network size, a moving average of G with
 decay 0.999, batch 128, seed 0), trained by the core loop with a checkpoint every epoch into
 ``probes/NAME/`` beside this file, resuming when run again. Its history's ``frechet`` (1,000 samples,
