@@ -126,10 +126,10 @@ def make_info_step(state: gh.GANState):
     return info_step
 
 
-def conditional_state() -> avg.AveragedState:
-    """A fresh state of train.py's conditional run (seed 0), into which its checkpoints restore."""
+def shipped_state(architecture: str = "conditional") -> avg.AveragedState:
+    """A fresh state of one of train.py's runs (seed 0), into which its checkpoints restore."""
     keras.utils.set_random_seed(0)
-    return avg.new_averaged_state("conditional", avg.EMA_DECAY, kernel_size=5, projection_channels=256)
+    return avg.new_averaged_state(architecture, avg.EMA_DECAY, kernel_size=5, projection_channels=256)
 
 
 def with_changed_discriminator(name: str, state: avg.AveragedState) -> avg.AveragedState:
@@ -158,7 +158,7 @@ def warm_start(name: str, source: Path, epochs: int) -> Path:
     if out.exists():
         return out
     epoch = gh.checkpoint_epochs(source)[-1]
-    state = conditional_state()
+    state = shipped_state()
     state.checkpoint().restore(str(source / "checkpoints" / f"ckpt-{epoch}")).assert_existing_objects_matched()
     old_logit = state.discriminator.get_layer("logit").get_weights()
     state = with_changed_discriminator(name, state)
@@ -180,11 +180,11 @@ def train_warm(name: str, epochs: int, source: Path) -> None:
     """Go on from ``source`` (train.py's conditional run folder) to ``epochs`` with NAME's D and the cool-down."""
     out = warm_start(name, source, epochs)
     state, step = probe_state(name)
-    steps = 60_000 // gh.BATCH_SIZE
+    (x, y), _ = gh.load_mnist()
+    steps = avg._steps_per_epoch({"x_train": x})  # as train_averaged counts them
     schedule = avg.cool_down_schedule(VARIANTS[name][0], (epochs - COOL_DOWN_EPOCHS) * steps,
                                       COOL_DOWN_EPOCHS * steps)
     step = avg.make_cool_down_step(step, state, schedule)
-    (x, y), _ = gh.load_mnist()
     compare = avg.comparison_callback(x[:1_000], n=1_000, every=1, path=out / "comparison.json")
     gh.train(out, epochs=epochs, kernel_size=5, projection_channels=256, state=state, step=step,
              checkpoint_every=1, x_train=x, y_train=y, verbose=2, architecture="conditional",
@@ -197,7 +197,7 @@ def probe_state(name: str) -> tuple[avg.AveragedState, object]:
         raise SystemExit(f"usage: recipe_probe.py [evaluate] {{{'|'.join(VARIANTS)}}} EPOCHS, got {name!r}")
     lr_g, lr_d = VARIANTS[name]
     if name in WARM:
-        state = with_changed_discriminator(name, conditional_state())
+        state = with_changed_discriminator(name, shipped_state())
         core = cond.make_conditional_step(state.generator, state.discriminator, state.g_optimizer,
                                           state.d_optimizer, state.rng)
         return state, avg.make_averaging_step(core, state)
@@ -242,8 +242,7 @@ def evaluate(name: str, epoch: int, run: Path | None = None) -> None:
     """
     gh.quiet_tensorflow()
     if name in SHIPPED:
-        keras.utils.set_random_seed(0)
-        state = avg.new_averaged_state(name, avg.EMA_DECAY, kernel_size=5, projection_channels=256)
+        state = shipped_state(name)
     else:
         state, _ = probe_state(name)
     run = run or (PROBES.parent / name if name in SHIPPED else PROBES / name)
