@@ -16,6 +16,9 @@ cross-entropy. G can then jump between ten kinds of digit instead of morphing on
 ``cond_mbstd`` and ``cond_no_dropout`` go on from the shipped conditional run's epoch-40 folder (f4e68f5)
 with one change to its D, a minibatch std feature before the logit or Dropout at rate 0:
 ``recipe_probe.py cond_mbstd 70 RUN_FOLDER`` (README.md here gives their figures).
+``dcgan_topk`` and ``dcgan_r1`` go on from the shipped DCGAN run's epoch-60 folder (f4e68f5) at the constant
+rate, with one change to the step: G's loss on the TOP_K fakes D rates highest (Sinha et al. 2020), or
+R1, D's squared slope at real images in its loss (Mescheder et al. 2018): ``recipe_probe.py dcgan_r1 90 RUN_FOLDER``.
 Everything else is the shipped DCGAN's (or, for ``projection``, conditional GAN's) run (the tutorial's network size, a moving average of G with
 decay 0.999, batch 128, seed 0), trained by the core loop with a checkpoint every epoch into
 ``probes/NAME/`` beside this file, resuming when run again. Its history's ``frechet`` (1,000 samples,
@@ -40,11 +43,16 @@ from gan_extras import dynamics as dyn
 from gan_extras import evaluation as ev
 
 VARIANTS = {"wide_d": (2e-4, 2e-4), "ttur": (1e-4, 4e-4), "info": (2e-4, 2e-4), "projection": (2e-4, 2e-4),
-            "cond_mbstd": (2e-4, 2e-4), "cond_no_dropout": (2e-4, 2e-4)}  # (G's learning rate, D's)
-#: Probes that go on from the shipped conditional run's epoch-40 folder (f4e68f5) with one change to D,
-#: to train.py's 70 epochs and its cool-down, so they compare with the shipped run epoch for epoch.
-WARM = ("cond_mbstd", "cond_no_dropout")
-COOL_DOWN_EPOCHS = 4  # train.py's
+            "cond_mbstd": (2e-4, 2e-4), "cond_no_dropout": (2e-4, 2e-4),
+            "dcgan_topk": (2e-4, 2e-4), "dcgan_r1": (2e-4, 2e-4)}  # (G's learning rate, D's)
+#: Probes that go on from one of train.py's run folders in f4e68f5 with one change, each → (its run, the
+#: epochs of cool-down it ends with). The conditional ones end as train.py's did (epoch 70, 4 epochs of
+#: cool-down), so they compare with the shipped run epoch for epoch. The DCGAN ones go on from epoch 60 at
+#: the constant rate, so they compare with the shipped run's precision at that rate (0.71-0.72, epochs 37-60).
+WARM = {"cond_mbstd": ("conditional", 4), "cond_no_dropout": ("conditional", 4),
+        "dcgan_topk": ("dcgan", 0), "dcgan_r1": ("dcgan", 0)}
+TOP_K = 64  # dcgan_topk: G learns from the half of each batch of 128 that D rates most real
+R1_GAMMA = 0.1  # dcgan_r1: γ of the penalty γ/2·E‖∇x D(x)‖² on real images (E‖∇x D‖² was 3.0 at epoch 60)
 CODES = 10  # the categorical code's values: which of z's first CODES entries is largest
 INFO_WEIGHT = 1.0  # λ of the code's cross-entropy, InfoGAN's for a categorical code
 PROBES = Path(__file__).resolve().parent / "probes"
@@ -126,6 +134,40 @@ def make_info_step(state: gh.GANState):
     return info_step
 
 
+def top_k_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """G's loss on the TOP_K fakes D rates most real (Sinha et al. 2020): its worst ones push it no more."""
+    k = tf.minimum(TOP_K, tf.shape(fake_logits)[0])
+    return gh.generator_loss(tf.math.top_k(tf.reshape(fake_logits, [-1]), k).values[:, None])
+
+
+def make_r1_step(state: gh.GANState):
+    """The core step plus R1 (Mescheder et al. 2018): D pays for a steep slope at real images."""
+    g, d, g_opt, d_opt, rng = state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng
+
+    @tf.function
+    def r1_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
+        z = rng.normal([tf.shape(real_images)[0], gh.LATENT_DIM])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            with tf.GradientTape() as x_tape:  # inside d_tape, so the slope's own gradient reaches D
+                x_tape.watch(real_images)
+                real_logits = d(real_images, training=True)
+            slope = x_tape.gradient(real_logits, real_images)  # each logit depends on its own image only
+            r1 = tf.reduce_mean(tf.reduce_sum(tf.square(slope), axis=[1, 2, 3]))
+            fake_images = g(z, training=True)
+            fake_logits = d(fake_images, training=True)
+            g_loss = gh.generator_loss(fake_logits)
+            d_loss = gh.discriminator_loss(real_logits, fake_logits) + 0.5 * R1_GAMMA * r1
+        g_grads = g_tape.gradient(g_loss, g.trainable_variables)
+        d_grads = d_tape.gradient(d_loss, d.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, g.trainable_variables))
+        d_opt.apply_gradients(zip(d_grads, d.trainable_variables))
+        return {"g_loss": g_loss, "d_loss": d_loss, "r1": r1,
+                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+                "g_grad_norm": tf.linalg.global_norm(g_grads), "d_grad_norm": tf.linalg.global_norm(d_grads)}
+
+    return r1_step
+
+
 def shipped_state(architecture: str = "conditional") -> avg.AveragedState:
     """A fresh state of one of train.py's runs (seed 0), into which its checkpoints restore."""
     keras.utils.set_random_seed(0)
@@ -134,6 +176,8 @@ def shipped_state(architecture: str = "conditional") -> avg.AveragedState:
 
 def with_changed_discriminator(name: str, state: avg.AveragedState) -> avg.AveragedState:
     """``state`` with a warm probe's change to D: no Dropout, or a minibatch std feature (and a new Adam for D)."""
+    if name not in ("cond_no_dropout", "cond_mbstd"):  # the DCGAN probes change the step, not D
+        return state
     if name == "cond_no_dropout":  # the same weights and optimizer; only the layers' rate changes
         for layer in state.discriminator.layers:
             if isinstance(layer, keras.layers.Dropout):
@@ -147,23 +191,24 @@ def with_changed_discriminator(name: str, state: avg.AveragedState) -> avg.Avera
 
 def warm_settings(name: str, epochs: int) -> dict[str, object]:
     """config.json's settings of a warm probe: the shipped run's, plus what changed and where it started."""
-    return {"ema_decay": avg.EMA_DECAY, "cool_down_epochs": COOL_DOWN_EPOCHS, "variant": name,
+    architecture, cool_down = WARM[name]
+    return {"ema_decay": avg.EMA_DECAY, "cool_down_epochs": cool_down, "variant": name,
             "lr_g": VARIANTS[name][0], "lr_d": VARIANTS[name][1], "epochs": epochs,
-            "warm_start": "the shipped conditional run's epoch-40 checkpoint (commit f4e68f5)"}
+            "warm_start": f"the shipped {architecture} run's checkpoint in commit f4e68f5"}
 
 
 def warm_start(name: str, source: Path, epochs: int) -> Path:
-    """``probes/NAME``: a copy of the conditional run folder ``source``, its checkpoint converted to NAME's D."""
+    """``probes/NAME``: a copy of train.py's run folder ``source``, its checkpoint converted to NAME's D."""
     out = PROBES / name
     if out.exists():
         return out
     epoch = gh.checkpoint_epochs(source)[-1]
-    state = shipped_state()
+    state = shipped_state(WARM[name][0])
     state.checkpoint().restore(str(source / "checkpoints" / f"ckpt-{epoch}")).assert_existing_objects_matched()
-    old_logit = state.discriminator.get_layer("logit").get_weights()
-    state = with_changed_discriminator(name, state)
     if name == "cond_mbstd":  # D's output is unchanged at the start: the new input's weight is 0
-        kernel, bias = old_logit
+        kernel, bias = state.discriminator.get_layer("logit").get_weights()
+    state = with_changed_discriminator(name, state)
+    if name == "cond_mbstd":
         state.discriminator.get_layer("logit").set_weights([np.vstack([kernel, np.zeros((1, 1))]), bias])
     staging = out.with_name(name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -177,18 +222,20 @@ def warm_start(name: str, source: Path, epochs: int) -> Path:
 
 
 def train_warm(name: str, epochs: int, source: Path) -> None:
-    """Go on from ``source`` (train.py's conditional run folder) to ``epochs`` with NAME's D and the cool-down."""
+    """Go on from ``source`` (train.py's run folder) to ``epochs`` with NAME's change, and its cool-down if any."""
+    gh.quiet_tensorflow()
     out = warm_start(name, source, epochs)
     state, step = probe_state(name)
     (x, y), _ = gh.load_mnist()
-    steps = avg._steps_per_epoch({"x_train": x})  # as train_averaged counts them
-    schedule = avg.cool_down_schedule(VARIANTS[name][0], (epochs - COOL_DOWN_EPOCHS) * steps,
-                                      COOL_DOWN_EPOCHS * steps)
-    step = avg.make_cool_down_step(step, state, schedule)
+    architecture, cool_down = WARM[name]
+    if cool_down:
+        steps = avg._steps_per_epoch({"x_train": x})  # as train_averaged counts them
+        schedule = avg.cool_down_schedule(VARIANTS[name][0], (epochs - cool_down) * steps, cool_down * steps)
+        step = avg.make_cool_down_step(step, state, schedule)
     compare = avg.comparison_callback(x[:1_000], n=1_000, every=1, path=out / "comparison.json")
     gh.train(out, epochs=epochs, kernel_size=5, projection_channels=256, state=state, step=step,
-             checkpoint_every=1, x_train=x, y_train=y, verbose=2, architecture="conditional",
-             callbacks=[compare], settings=warm_settings(name, epochs))
+             checkpoint_every=1, x_train=x, y_train=y if architecture == "conditional" else None, verbose=2,
+             architecture=architecture, callbacks=[compare], settings=warm_settings(name, epochs))
 
 
 def probe_state(name: str) -> tuple[avg.AveragedState, object]:
@@ -197,9 +244,11 @@ def probe_state(name: str) -> tuple[avg.AveragedState, object]:
         raise SystemExit(f"usage: recipe_probe.py [evaluate] {{{'|'.join(VARIANTS)}}} EPOCHS, got {name!r}")
     lr_g, lr_d = VARIANTS[name]
     if name in WARM:
-        state = with_changed_discriminator(name, shipped_state())
-        core = cond.make_conditional_step(state.generator, state.discriminator, state.g_optimizer,
-                                          state.d_optimizer, state.rng)
+        state = with_changed_discriminator(name, shipped_state(WARM[name][0]))
+        pieces = (state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng)
+        core = (make_r1_step(state) if name == "dcgan_r1"
+                else gh.make_train_step(*pieces, g_loss_fn=top_k_generator_loss) if name == "dcgan_topk"
+                else cond.make_conditional_step(*pieces))
         return state, avg.make_averaging_step(core, state)
     keras.utils.set_random_seed(0)
     if name == "projection":
@@ -256,7 +305,7 @@ def evaluate(name: str, epoch: int, run: Path | None = None) -> None:
         result = ev.evaluate_images(gh.sample_digits(g, 10_000, 0), x_test[:10_000])
         figures[label] = {k: result[k] for k in ("frechet_distance", "precision", "recall")}
         print(name, epoch, label, {k: round(v, 3) for k, v in figures[label].items()}, flush=True)
-    if name in ("projection", "conditional", *WARM):  # every digit right: 08's per-digit accuracy, 1,000 of each
+    if name in ("projection", "conditional") or WARM.get(name, ("",))[0] == "conditional":  # every digit right: 08's per-digit accuracy, 1,000 of each
         per_digit = cond.evaluate_conditional(state.average, 1_000)
         figures["averaged"].update(min_accuracy=per_digit["min_accuracy"], accuracy=per_digit["accuracy"])
         print(name, epoch, "per-digit accuracy", [round(a, 3) for a in per_digit["accuracy"]], flush=True)
@@ -292,7 +341,7 @@ if __name__ == "__main__":
                  Path(args[3]) if len(args) > 3 else None)
     elif args[:1] and args[0] in WARM:
         if len(args) != 3:
-            raise SystemExit(f"usage: recipe_probe.py {args[0]} EPOCHS CONDITIONAL_RUN_FOLDER (e.g. f4e68f5's epoch 40)")
+            raise SystemExit(f"usage: recipe_probe.py {args[0]} EPOCHS RUN_FOLDER (train.py's {WARM[args[0]][0]} run, f4e68f5's)")
         train_warm(args[0], int(args[1]), Path(args[2]))
     else:
         main(args[0] if args else "", int(args[1]) if len(args) > 1 else 30)
