@@ -108,9 +108,23 @@ def info_discriminator() -> keras.Model:
                        name="info_discriminator")
 
 
+def apply_step(state: gh.GANState, g_part: tuple, d_part: tuple, real_logits: tf.Tensor,
+               fake_logits: tf.Tensor, **extra: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The end of a probe's step: each player's (tape, loss) applied, and the core step's figures plus ``extra``."""
+    (g_tape, g_loss), (d_tape, d_loss) = g_part, d_part
+    g, d = state.generator, state.discriminator
+    g_grads = g_tape.gradient(g_loss, g.trainable_variables)
+    d_grads = d_tape.gradient(d_loss, d.trainable_variables)
+    state.g_optimizer.apply_gradients(zip(g_grads, g.trainable_variables))
+    state.d_optimizer.apply_gradients(zip(d_grads, d.trainable_variables))
+    return {"g_loss": g_loss, "d_loss": d_loss, **extra,
+            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+            "g_grad_norm": tf.linalg.global_norm(g_grads), "d_grad_norm": tf.linalg.global_norm(d_grads)}
+
+
 def make_info_step(state: gh.GANState):
     """The core step plus the code's cross-entropy in both players' losses."""
-    g, d, g_opt, d_opt, rng = state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng
+    g, d, rng = state.generator, state.discriminator, state.rng
 
     @tf.function
     def info_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -123,13 +137,7 @@ def make_info_step(state: gh.GANState):
             info = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(codes, code_logits, from_logits=True))
             g_loss = gh.generator_loss(fake_logits) + INFO_WEIGHT * info
             d_loss = gh.discriminator_loss(real_logits, fake_logits) + INFO_WEIGHT * info
-        g_grads = g_tape.gradient(g_loss, g.trainable_variables)
-        d_grads = d_tape.gradient(d_loss, d.trainable_variables)
-        g_opt.apply_gradients(zip(g_grads, g.trainable_variables))
-        d_opt.apply_gradients(zip(d_grads, d.trainable_variables))
-        return {"g_loss": g_loss, "d_loss": d_loss, "info_loss": info,
-                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
-                "g_grad_norm": tf.linalg.global_norm(g_grads), "d_grad_norm": tf.linalg.global_norm(d_grads)}
+        return apply_step(state, (g_tape, g_loss), (d_tape, d_loss), real_logits, fake_logits, info_loss=info)
 
     return info_step
 
@@ -142,7 +150,7 @@ def top_k_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
 
 def make_r1_step(state: gh.GANState):
     """The core step plus R1 (Mescheder et al. 2018): D pays for a steep slope at real images."""
-    g, d, g_opt, d_opt, rng = state.generator, state.discriminator, state.g_optimizer, state.d_optimizer, state.rng
+    g, d, rng = state.generator, state.discriminator, state.rng
 
     @tf.function
     def r1_step(real_images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -157,13 +165,7 @@ def make_r1_step(state: gh.GANState):
             fake_logits = d(fake_images, training=True)
             g_loss = gh.generator_loss(fake_logits)
             d_loss = gh.discriminator_loss(real_logits, fake_logits) + 0.5 * R1_GAMMA * r1
-        g_grads = g_tape.gradient(g_loss, g.trainable_variables)
-        d_grads = d_tape.gradient(d_loss, d.trainable_variables)
-        g_opt.apply_gradients(zip(g_grads, g.trainable_variables))
-        d_opt.apply_gradients(zip(d_grads, d.trainable_variables))
-        return {"g_loss": g_loss, "d_loss": d_loss, "r1": r1,
-                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
-                "g_grad_norm": tf.linalg.global_norm(g_grads), "d_grad_norm": tf.linalg.global_norm(d_grads)}
+        return apply_step(state, (g_tape, g_loss), (d_tape, d_loss), real_logits, fake_logits, r1=r1)
 
     return r1_step
 
